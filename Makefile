@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast conformance bench bench-peers docs lint install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[all,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) docs/examples/demo.py
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
+	$(PY) -m pytest -n 2 -q tests conformance --doctest-modules polyro
+
+conformance: $(STAMP)
+	$(PY) -m conformance --full
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -c constraints.txt asv
+	cd benchmarks && ../$(VENV)/bin/asv run --environment existing:../$(PY) --quick --show-stderr
+
+bench-peers: $(STAMP)
+	$(PIP) install -q -c constraints.txt numpyro pyro-ppl
+	$(PY) benchmarks/peers.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
+
+clean:
+	rm -rf $(VENV) build *.egg-info
