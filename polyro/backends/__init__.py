@@ -33,10 +33,13 @@ __all__ = [
     "backend",
     "backend_of",
     "current",
+    "engine_of",
     "get",
     "get_backend",
     "namespace",
+    "register_dataclass",
     "set_backend",
+    "sync_engine_registrations",
 ]
 
 #: Known backend names, with the engine module each needs and the pip extra that installs it.
@@ -132,53 +135,185 @@ def current() -> ModuleType:
     return get(get_backend())
 
 
+_ENGINE_CACHE: dict[type, str | None] = {}
+
+
 def _engine_of(x: Any) -> str | None:
-    """Name of the backend that owns array ``x`` (None for Python scalars, lists, None)."""
-    mod = type(x).__module__.split(".", 1)[0]
+    """Name of the backend that owns array ``x`` (None for Python scalars, lists, None).
+
+    Decided once per type (cached): by the defining module ('numpy', 'torch', 'jax'/'jaxlib' --
+    which covers JAX tracers, whose classes live in ``jax._src.interpreters``), then by
+    ``isinstance`` against the engines already imported (subclasses defined elsewhere). It never
+    imports an engine.
+    """
+    t = type(x)
+    try:
+        return _ENGINE_CACHE[t]
+    except KeyError:
+        pass
+    mod = t.__module__.split(".", 1)[0] if isinstance(t.__module__, str) else ""
+    eng: str | None = None
     if mod == "numpy":
-        return "numpy"
-    if mod == "torch" and "torch" in sys.modules:
-        return "torch"
-    if mod in ("jax", "jaxlib") and "jax" in sys.modules:
-        return "jax"
-    return None
+        eng = "numpy"
+    elif mod == "torch" and "torch" in sys.modules:
+        eng = "torch"
+    elif mod in ("jax", "jaxlib") and "jax" in sys.modules:
+        eng = "jax"
+    elif isinstance(x, (int, float, complex, bool, str, list, tuple, dict, type(None))):
+        eng = None
+    else:
+        np_mod = sys.modules.get("numpy")
+        torch_mod = sys.modules.get("torch")
+        jax_mod = sys.modules.get("jax")
+        if np_mod is not None and isinstance(x, (np_mod.ndarray, np_mod.generic)):
+            eng = "numpy"
+        elif torch_mod is not None and isinstance(x, torch_mod.Tensor):
+            eng = "torch"
+        elif jax_mod is not None and isinstance(x, jax_mod.Array):
+            eng = "jax"
+    _ENGINE_CACHE[t] = eng
+    return eng
+
+
+def engine_of(x: Any) -> str | None:
+    """The engine owning ``x``: 'numpy', 'torch', 'jax', or None (Python values, containers).
+
+    >>> import numpy as np
+    >>> engine_of(np.zeros(2)), engine_of(1.0)
+    ('numpy', None)
+    """
+    return _engine_of(x)
 
 
 def backend_of(*arrays: Any) -> ModuleType:
-    """The adapter for the arrays given, or the active backend where none is an engine array.
+    """The adapter that computes on ``arrays``: the active backend, after checking the inputs.
 
-    numpy arrays (data) combine with any backend: they are converted at the boundary.
-    Arrays of two different non-numpy engines raise :class:`MixedBackendError`.
+    * Python scalars, lists and numpy arrays are *data*: they combine with any backend and are
+      converted once, at the boundary, by the adapter's ``asarray``.
+    * torch tensors and JAX arrays (including JAX tracers under ``jit``/``vmap``/``grad``) must
+      belong to the active backend. Otherwise :class:`~polyro.errors.MixedBackendError` names both
+      engines and the fix, instead of a silent copy between engines inside a hot loop.
 
     >>> import numpy as np
     >>> backend_of(np.ones(2), 3.0).NAME == get_backend()
     True
     """
-    found = None
-    for a in arrays:
-        eng = _engine_of(a)
-        if eng is None or eng == "numpy":
-            continue
-        if found is None:
-            found = eng
-        elif eng != found:
-            raise MixedBackendError(
-                f"arrays from two engines ({found} and {eng}) met in one computation; "
-                "convert them with polyro.backends.get(name).asarray(x) first"
-            )
     active = get_backend()
-    if found is None:
-        return get(active)
-    return get(found)
+    for a in arrays:
+        eng = _ENGINE_CACHE.get(type(a), "?")
+        if eng == "?":
+            eng = _engine_of(a)
+        if eng is None or eng == "numpy" or eng == active:
+            continue
+        raise MixedBackendError(
+            f"a {eng} array ({type(a).__name__}) reached a computation while the active polyro "
+            f"backend is {active!r}. polyro does not copy arrays between engines implicitly. Fix: "
+            f"run it under `with polyro.backend({eng!r}):` (or polyro.set_backend({eng!r})), or "
+            f"convert the input first with polyro.backends.get({active!r}).asarray("
+            f"polyro.backends.get({eng!r}).to_numpy(x))."
+        )
+    return get(active)
 
 
 def namespace(*arrays: Any) -> Any:
-    """The array-API namespace (``array_api_compat``) for ``arrays``.
+    """The array-API namespace (``array_api_compat``) for ``arrays``: the active backend's.
 
-    Recognises JAX tracers and torch tensors; Python scalars and numpy data fall back to the
-    active backend's namespace.
+    Recognises torch tensors and JAX arrays and tracers (and checks them against the active
+    backend, see :func:`backend_of`); Python scalars and numpy data use the active backend.
 
     >>> namespace(1.0).__name__.endswith("numpy")
     True
     """
     return backend_of(*arrays).xp
+
+
+# --------------------------------------------------------------------------------------------
+# dataclasses as pytrees on every engine
+
+_DATACLASSES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_REGISTERED_WITH: dict[str, set[type]] = {"jax": set(), "torch": set()}
+
+
+def _dc_flatten(cls: type) -> tuple[Any, Any]:
+    data, meta = _DATACLASSES[cls]
+
+    def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        return [getattr(obj, f) for f in data], tuple(getattr(obj, f) for f in meta)
+
+    def unflatten(context: Any, children: Any) -> Any:
+        kw = dict(zip(data, children, strict=True))
+        kw.update(zip(meta, context, strict=True))
+        return cls(**kw)
+
+    return flatten, unflatten
+
+
+def sync_engine_registrations() -> None:
+    """Register every :func:`register_dataclass` class with the engines imported so far.
+
+    The torch and JAX adapters call this when they load; it never imports an engine.
+
+    >>> sync_engine_registrations()
+    """
+    for cls, (data, meta) in list(_DATACLASSES.items()):
+        if "jax" in sys.modules and cls not in _REGISTERED_WITH["jax"]:
+            import jax
+
+            jax.tree_util.register_dataclass(cls, data_fields=list(data), meta_fields=list(meta))
+            _REGISTERED_WITH["jax"].add(cls)
+        if "torch" in sys.modules and cls not in _REGISTERED_WITH["torch"]:
+            import torch.utils._pytree as tpt
+
+            flatten, unflatten = _dc_flatten(cls)
+            tpt.register_pytree_node(
+                cls,
+                lambda obj, _f=flatten: _f(obj),
+                lambda values, context, _u=unflatten: _u(context, values),
+            )
+            _REGISTERED_WITH["torch"].add(cls)
+
+
+def register_dataclass(cls: type | None = None, *, data_fields: Any = None,
+                       meta_fields: Any = None) -> Any:
+    """Make a dataclass a pytree on every backend (optree; JAX and torch when they are loaded).
+
+    Fields listed in ``meta_fields`` -- by default those declared with
+    ``field(metadata={"static": True})`` -- are static structure; the others are children.
+    Usable as a decorator, with or without arguments. Returns the class.
+
+    >>> import dataclasses
+    >>> @register_dataclass
+    ... @dataclasses.dataclass
+    ... class State:
+    ...     x: float
+    ...     n: int = dataclasses.field(default=0, metadata={"static": True})
+    >>> current().tree_leaves(State(1.5, 3))
+    [1.5]
+    """
+    if cls is None:
+        return lambda c: register_dataclass(c, data_fields=data_fields, meta_fields=meta_fields)
+    import dataclasses
+
+    import optree
+
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"register_dataclass: {cls!r} is not a dataclass (decorate it with "
+                        "@dataclasses.dataclass first)")
+    if cls in _DATACLASSES:
+        return cls
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    if meta_fields is None:
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+    if data_fields is None:
+        data_fields = [f.name for f in fields if f.name not in set(meta_fields)]
+    data, meta = tuple(data_fields), tuple(meta_fields)
+    _DATACLASSES[cls] = (data, meta)
+    flatten, unflatten = _dc_flatten(cls)
+    optree.register_pytree_node(
+        cls,
+        lambda obj: (*flatten(obj), data),
+        lambda context, children: unflatten(context, children),
+        namespace="polyro",
+    )
+    sync_engine_registrations()
+    return cls

@@ -1,0 +1,87 @@
+"""Drawing 10**6 standard normals: polyro's portable Threefry generator vs each engine's native one.
+
+Run: ``.venv/bin/python benchmarks/bench_rng.py [--n 1000000] [--repeat 7] [--dtype float32]``
+
+For each engine it prints the median wall time of the portable draw (``polyro`` adapter
+``normal(key, (n,))``), of the engine's own generator (numpy ``Generator.standard_normal``,
+``torch.randn``, ``jax.random.normal``) and their ratio. JAX timings are taken after a warm-up
+call (compilation excluded) with ``block_until_ready``. Targets (issue 11): JAX ratio <= 1,
+numpy and torch ratio <= 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+
+def _median_time(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up (JAX compiles here)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10**6)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch intra-op threads for both timings (default 1: on a shared, "
+                         "loaded machine torch's thread pool adds 10-30 ms stalls per op)")
+    args = ap.parse_args()
+    n, dt = args.n, args.dtype
+
+    import polyro
+    from polyro import backends
+
+    polyro.set_default_dtype(dt)
+    rows = []
+
+    import numpy as np
+
+    be = backends.get("numpy")
+    k = be.key(0)
+    gen = np.random.Generator(np.random.Philox(0))
+    rows.append(("numpy", _median_time(lambda: be.normal(k, (n,), dt), args.repeat),
+                 _median_time(lambda: gen.standard_normal(n, dtype=dt), args.repeat)))
+
+    try:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+        bt = backends.get("torch")
+        kt = bt.key(0)
+        g = torch.Generator().manual_seed(0)
+        tdt = getattr(torch, dt)
+        rows.append(("torch", _median_time(lambda: bt.normal(kt, (n,), dt), args.repeat),
+                     _median_time(lambda: torch.randn(n, generator=g, dtype=tdt), args.repeat)))
+    except ImportError:
+        print("torch not installed: skipped")
+
+    try:
+        import jax
+
+        bj = backends.get("jax")
+        kj = bj.key(0)
+        native = jax.jit(lambda key: jax.random.normal(key, (n,), dt))
+        rows.append(("jax", _median_time(lambda: bj.normal(kj, (n,), dt).block_until_ready(),
+                                         args.repeat),
+                     _median_time(lambda: native(kj).block_until_ready(), args.repeat)))
+    except ImportError:
+        print("jax not installed: skipped")
+
+    print(f"{n} standard normals, {dt}, median of {args.repeat}")
+    print(f"{'engine':8s} {'portable [ms]':>14s} {'native [ms]':>12s} {'ratio':>7s}")
+    for name, tp, tn in rows:
+        print(f"{name:8s} {tp * 1e3:14.2f} {tn * 1e3:12.2f} {tp / tn:7.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""asv benchmarks for polyro, parametrized by backend (numpy, torch, jax)."""

@@ -1,0 +1,44 @@
+"""The fast conformance subset that runs in ``make test``.
+
+Cross-backend agreement needs every engine at once, so these tests take the list of installed
+backends rather than the per-backend fixture; posterior checks run per gradient backend through
+``grad_backend``. The full run is ``python -m conformance --full``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from polyro.testing import installed_backends
+
+from . import checks
+from .catalog import CATALOG
+from .posteriordb import posteriordb_dir
+
+BACKENDS = installed_backends()
+NEEDS_DB = pytest.mark.skipif(posteriordb_dir() is None, reason="shared/posteriordb not laid out")
+
+DENSITY_MODELS = [n for n, e in CATALOG.items() if "enumeration" not in e.tags]
+FAST_POSTERIOR = [n for n, e in CATALOG.items() if e.fast]
+
+
+def _assert_all(results):
+    bad = [r.row() for r in results if r.passed is False]
+    assert not bad, bad
+
+
+@NEEDS_DB
+@pytest.mark.parametrize("name", DENSITY_MODELS)
+def test_log_density_and_gradient_agree_across_backends(name):
+    _assert_all(checks.check_log_density(CATALOG[name], BACKENDS))
+
+
+@pytest.mark.parametrize("name", ["seed_generative", "seed_plated"])
+def test_forward_sampling_identical_across_backends(name):
+    _assert_all(checks.check_forward_sampling(CATALOG[name], BACKENDS, num_samples=4000))
+
+
+@NEEDS_DB
+@pytest.mark.parametrize("name", FAST_POSTERIOR)
+def test_posterior_matches_reference(name, grad_backend):
+    _assert_all(checks.check_posterior(CATALOG[name], [grad_backend.NAME]))

@@ -1,0 +1,186 @@
+"""Threefry-2x32 (20 rounds), written once against a tiny integer-op interface.
+
+This is the counter-based generator JAX uses (Salmon et al., "Parallel random numbers: as easy
+as 1, 2, 3", SC 2011). The numpy and torch adapters run it on their own integer arrays; the
+JAX adapter calls ``jax.random`` itself, which computes the same function, so every engine
+gives the same bits from the same key.
+
+Conventions, identical to ``jax.random`` with its default ``jax_threefry_partitionable=True``:
+
+* a key is two 32-bit words ``(k0, k1)``;
+* ``hash(key, (c_hi, c_lo)) -> (y0, y1)`` is the 20-round Threefry-2x32 block function;
+* element ``i`` (row-major) of an output of shape ``S`` uses the 64-bit counter ``i``, split
+  as ``c_hi = i >> 32`` and ``c_lo = i & 0xFFFFFFFF``;
+* ``split(key, n)[i] = hash(key, (hi(i), lo(i)))`` (both output words form the new key);
+* ``fold_in(key, d) = hash(key, (0, d))`` for a 32-bit ``d``;
+* 32 random bits at element ``i``: ``y0 ^ y1``; 64 random bits: ``(y0 << 32) | y1``.
+
+The interface object ``ops`` (see :class:`IntOps`) supplies wrap-around 32-bit ``add``, ``xor``
+and rotate-left on the engine's arrays. Key words are plain Python ints when known (the fast
+path: the key schedule is then computed in Python) or arrays broadcastable against the
+counters (one key per element, used by the rejection samplers).
+
+>>> import numpy as np
+>>> from polyro.backends._threefry import hash2x32, NumpyOps
+>>> y0, y1 = hash2x32(NumpyOps, 0, 0, np.zeros(1, np.uint32), np.zeros(1, np.uint32))
+>>> hex(int(y0[0])), hex(int(y1[0]))
+('0x6b200159', '0x99ba4efe')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["IntOps", "NumpyOps", "ROTATIONS", "SKEIN_PARITY", "hash2x32", "seed_words"]
+
+#: Rotation constants of Threefry-2x32, used alternately in groups of four rounds.
+ROTATIONS: tuple[tuple[int, ...], tuple[int, ...]] = ((13, 15, 26, 6), (17, 29, 16, 24))
+#: The Skein key-schedule parity constant.
+SKEIN_PARITY = 0x1BD11BDA
+MASK32 = 0xFFFFFFFF
+
+
+class IntOps:
+    """The integer operations Threefry needs; engines subclass and override them.
+
+    ``copy(a)``, ``add(a, b)`` (sum modulo 2**32), ``xor(a, b)``, ``rotl(x, r)`` (rotate a 32-bit word left
+    by ``r``), ``scalar(v)`` (a Python int in ``[0, 2**32)`` as a value the engine can combine
+    with its arrays). Methods may reuse (overwrite) their first argument: callers never read
+    an argument after passing it.
+
+    >>> IntOps.scalar(5)
+    5
+    """
+
+    @staticmethod
+    def scalar(v: int) -> Any:
+        return v
+
+    @staticmethod
+    def copy(a: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def add(a: Any, b: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def xor(a: Any, b: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def rotl(x: Any, r: int) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class NumpyOps(IntOps):
+    """``np.uint32`` arithmetic (wraps natively), in place on the first argument.
+
+    Every first argument ``hash2x32`` passes is an array it owns, of the full broadcast shape,
+    so the operations write into it. An instance made with a scratch buffer of that shape
+    (``NumpyOps(np.empty(shape, np.uint32))``) also avoids allocating in ``rotl``.
+
+    >>> import numpy as np
+    >>> NumpyOps().rotl(np.array([0x80000001], np.uint32), 1)
+    array([3], dtype=uint32)
+    """
+
+    def __init__(self, scratch: np.ndarray | None = None) -> None:
+        self.scratch = scratch
+
+    @staticmethod
+    def scalar(v: int) -> Any:
+        return np.uint32(v)
+
+    @staticmethod
+    def copy(a: Any) -> Any:
+        return np.array(a, dtype=np.uint32, copy=True)
+
+    @staticmethod
+    def add(a: Any, b: Any) -> Any:
+        return np.add(a, b, out=a)
+
+    @staticmethod
+    def xor(a: Any, b: Any) -> Any:
+        return np.bitwise_xor(a, b, out=a)
+
+    def rotl(self, x: Any, r: int) -> Any:
+        tmp = self.scratch
+        if tmp is not None and tmp.shape == x.shape:
+            hi = np.right_shift(x, np.uint32(32 - r), out=tmp)
+        else:
+            hi = np.right_shift(x, np.uint32(32 - r))
+        x = np.left_shift(x, np.uint32(r), out=x)
+        return np.bitwise_or(x, hi, out=x)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer))
+
+
+def hash2x32(ops: type[IntOps] | IntOps, k0: Any, k1: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
+    """The Threefry-2x32 block function with 20 rounds: ``(k0, k1), (x0, x1) -> (y0, y1)``.
+
+    ``x0`` and ``x1`` are arrays of 32-bit words (they may be overwritten); ``k0``, ``k1`` are
+    Python ints or arrays broadcastable against them.
+
+    >>> import numpy as np
+    >>> y = hash2x32(NumpyOps, 0, 42, np.array([0], np.uint32), np.array([1], np.uint32))
+    >>> [int(v[0]) for v in y]
+    [1040011604, 1616613810]
+    """
+    if isinstance(ops, type):
+        ops = ops()
+    if _is_int(k0) and _is_int(k1):
+        k0, k1 = int(k0) & MASK32, int(k1) & MASK32
+        ks = (k0, k1, k0 ^ k1 ^ SKEIN_PARITY)
+        sched = [ops.scalar(v) for v in ks]
+        inj = [
+            (ops.scalar(ks[(i + 1) % 3]), ops.scalar((ks[(i + 2) % 3] + i + 1) & MASK32))
+            for i in range(5)
+        ]
+    else:
+        k2 = ops.xor(ops.xor(ops.copy(k0), k1), ops.scalar(SKEIN_PARITY))
+        ks = (k0, k1, k2)
+        sched = list(ks)
+        inj = [
+            (ks[(i + 1) % 3], ops.add(ops.copy(ks[(i + 2) % 3]), ops.scalar(i + 1)))
+            for i in range(5)
+        ]
+    x0 = ops.add(x0, sched[0])
+    x1 = ops.add(x1, sched[1])
+    for i in range(5):
+        for r in ROTATIONS[i % 2]:
+            x0 = ops.add(x0, x1)
+            x1 = ops.rotl(x1, r)
+            x1 = ops.xor(x1, x0)
+        a, b = inj[i]
+        x0 = ops.add(x0, a)
+        x1 = ops.add(x1, b)
+    return x0, x1
+
+
+def seed_words(seed: int) -> tuple[int, int]:
+    """The two key words of integer ``seed``: its 64-bit two's complement, high word first.
+
+    This is ``jax.random.PRNGKey(seed)`` with 64-bit integers enabled (and, for
+    ``0 <= seed < 2**31``, in either mode). Seeds must lie in ``[-2**63, 2**64)``.
+
+    >>> seed_words(0), seed_words(2**32 + 5), seed_words(-1)
+    ((0, 0), (1, 5), (4294967295, 4294967295))
+    """
+    import operator
+
+    try:
+        s = operator.index(seed)
+    except TypeError:
+        raise TypeError(
+            f"a random seed must be an integer, got {seed!r} of type {type(seed).__name__}; "
+            "pass e.g. rng_seed=0"
+        ) from None
+    if not -(2**63) <= s < 2**64:
+        raise ValueError(f"random seed {s} is outside [-2**63, 2**64); pick a 64-bit seed")
+    s &= (1 << 64) - 1
+    return (s >> 32) & MASK32, s & MASK32

@@ -1,0 +1,346 @@
+"""Random numbers on the numpy backend.
+
+Portable mode (the default, ``polyro.set_rng("portable")``): Threefry-2x32 computed with
+``np.uint32`` arithmetic (:mod:`polyro.backends._threefry`), bit-identical to ``jax.random``,
+and the draws of :mod:`polyro.backends._draws` (the same arithmetic on every engine). A key is
+an ``np.uint32`` array of shape ``(2,)``; ``key(seed)`` equals ``jax.random.PRNGKey(seed)``
+(64-bit mode).
+
+Native mode (``polyro.set_rng("native")``): keys, ``split`` and ``fold_in`` stay Threefry, but
+each draw seeds a fresh ``np.random.Generator(np.random.Philox(key=...))`` from its key and
+uses numpy's own samplers -- faster (ziggurat normals, numpy's gamma/poisson/binomial), but the
+values then differ from the torch and JAX backends. No global generator is touched in either mode.
+
+>>> from polyro.backends.numpy import random as r
+>>> k = r.key(0)
+>>> k.tolist(), r.split(k).shape
+([0, 0], (2, 2))
+>>> float(r.uniform(k, ()))  # identical to jax.random.uniform(PRNGKey(0)) in float64
+0.9653214611189975
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat.numpy as _xp
+import numpy as np
+import scipy.special as _sps
+
+from polyro.backends import _draws
+from polyro.backends import policy as _policy
+from polyro.backends._threefry import NumpyOps, hash2x32, seed_words
+
+__all__ = [
+    "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
+    "cauchy", "laplace", "logistic", "gamma", "beta", "dirichlet", "poisson", "binomial",
+    "bernoulli", "categorical", "multinomial", "is_key",
+]
+
+_U32 = np.uint32
+_CHUNK = 1 << 17  # elements hashed per pass: keeps the working set in cache
+
+
+# ----------------------------------------------------------------------------- keys and bits
+
+
+def is_key(x: Any) -> bool:
+    """True if ``x`` is a numpy key: an unsigned-32-bit array of shape ``(2,)``.
+
+    >>> is_key(key(1)), is_key(np.zeros(2))
+    (True, False)
+    """
+    return isinstance(x, np.ndarray) and x.shape == (2,) and x.dtype == _U32
+
+
+def _check_key(site: str, k: Any) -> tuple[int, int]:
+    if isinstance(k, np.ndarray) and k.shape == (2,) and k.dtype.kind in "ui":
+        return int(k[0]) & 0xFFFFFFFF, int(k[1]) & 0xFFFFFFFF
+    raise TypeError(
+        f"{site}: expected a PRNG key (np.uint32 array of shape (2,), from polyro's key(seed) or "
+        f"split), got {type(k).__name__} with shape {getattr(k, 'shape', None)}"
+    )
+
+
+def key(seed: int) -> np.ndarray:
+    """The key of integer ``seed`` (``jax.random.PRNGKey(seed)`` with 64-bit ints).
+
+    >>> key(2**32 + 5).tolist()
+    [1, 5]
+    """
+    return np.array(seed_words(seed), dtype=_U32)
+
+
+def _hash_counters(k0: int, k1: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry of the counters ``0 .. n-1`` (hi word 0 below 2**32) under key ``(k0, k1)``."""
+    if n >= 2**32:
+        raise ValueError(f"random: {n} draws from one key exceed the 2**32 supported on numpy")
+    y0 = np.zeros(n, _U32)
+    y1 = np.arange(n, dtype=_U32)
+    ops = NumpyOps(np.empty(min(n, _CHUNK), _U32))
+    for s in range(0, n, _CHUNK):
+        e = min(n, s + _CHUNK)
+        if e - s != ops.scratch.shape[0]:
+            ops = NumpyOps(np.empty(e - s, _U32))
+        hash2x32(ops, k0, k1, y0[s:e], y1[s:e])  # in place on the views
+    return y0, y1
+
+
+def split(key: np.ndarray, num: int = 2) -> np.ndarray:
+    """``num`` new keys, shape ``(num, 2)`` (``jax.random.split``).
+
+    >>> split(key(0), 3).shape
+    (3, 2)
+    """
+    k0, k1 = _check_key("split", key)
+    shape = (num,) if isinstance(num, (int, np.integer)) else tuple(num)
+    y0, y1 = _hash_counters(k0, k1, math.prod(shape))
+    return np.stack([y0, y1], axis=-1).reshape((*shape, 2))
+
+
+def fold_in(key: np.ndarray, data: int) -> np.ndarray:
+    """A new key from ``key`` and a 32-bit integer ``data`` (``jax.random.fold_in``).
+
+    >>> fold_in(key(0), 3).tolist()
+    [2467461003, 3840466878]
+    """
+    k0, k1 = _check_key("fold_in", key)
+    d = int(data)
+    if not 0 <= d < 2**32:
+        raise ValueError(f"fold_in: data must be a 32-bit unsigned integer, got {d}")
+    y0, y1 = hash2x32(NumpyOps, k0, k1, np.zeros(1, _U32), np.array([d], _U32))
+    return np.array([y0[0], y1[0]], dtype=_U32)
+
+
+def random_bits(key: np.ndarray, shape: Any = (), dtype: Any = "uint32") -> np.ndarray:
+    """Uniform random bits (``jax.random.bits``): ``uint32`` (default) or ``uint64``.
+
+    >>> random_bits(key(0), (2,)).dtype
+    dtype('uint32')
+    """
+    k0, k1 = _check_key("random_bits", key)
+    shape = _draws._shape(shape)
+    width = np.dtype(dtype).itemsize * 8
+    y0, y1 = _hash_counters(k0, k1, math.prod(shape))
+    if width == 32:
+        out = np.bitwise_xor(y0, y1, out=y0)
+    elif width == 64:
+        out = (y0.astype(np.uint64) << np.uint64(32)) | y1
+    else:
+        raise ValueError(f"random_bits: dtype must be uint32 or uint64, got {dtype!r}")
+    return out.reshape(shape)
+
+
+def _floats_from_words(y0: np.ndarray, y1: np.ndarray, dt: Any) -> np.ndarray:
+    """[0, 1) floats from Threefry words, JAX's mantissa construction."""
+    if np.dtype(dt) == np.float32:
+        b = np.bitwise_xor(y0, y1, out=y0)
+        b >>= _U32(9)
+        b |= _U32(0x3F800000)
+        f = b.view(np.float32)
+        f -= np.float32(1.0)
+        return f
+    if np.dtype(dt) == np.float64:
+        m = y0.astype(np.uint64)
+        m <<= np.uint64(20)
+        m |= (y1 >> _U32(12)).astype(np.uint64)
+        m |= np.uint64(0x3FF0000000000000)
+        f = m.view(np.float64)
+        f -= 1.0
+        return f
+    raise ValueError(f"random: float dtype must be float32 or float64, got {dt}")
+
+
+class _Rng:
+    """Generator primitives used by :mod:`polyro.backends._draws` (portable mode)."""
+
+    @staticmethod
+    def dtype(d: Any) -> Any:
+        if d is None:
+            return np.dtype(_policy.get_default_dtype("numpy")).type
+        dt = np.dtype(d)
+        if dt.kind != "f":
+            raise ValueError(f"random: expected a float dtype, got {d!r}")
+        return dt.type
+
+    @staticmethod
+    def is_float(x: Any) -> bool:
+        return isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "f"
+
+    @staticmethod
+    def asarray(x: Any, dt: Any) -> np.ndarray:
+        return np.asarray(x, dtype=dt)
+
+    @staticmethod
+    def to_int(x: Any) -> np.ndarray:
+        return np.asarray(x, dtype=np.int64)
+
+    @staticmethod
+    def mul_add(a: Any, b: Any, c: Any) -> Any:
+        return a * b + c
+
+    @staticmethod
+    def work_dtype(dt: Any) -> Any:
+        return np.float64
+
+    @staticmethod
+    def loop_counter(v: int) -> int:
+        return v
+
+    @staticmethod
+    def uniform01(key: np.ndarray, shape: tuple[int, ...], dt: Any) -> np.ndarray:
+        k0, k1 = _check_key("uniform", key)
+        y0, y1 = _hash_counters(k0, k1, math.prod(shape))
+        return _floats_from_words(y0, y1, dt).reshape(shape)
+
+    @staticmethod
+    def split(key: np.ndarray, n: int) -> np.ndarray:
+        return split(key, n)
+
+    @staticmethod
+    def keys_fold_in(keys: np.ndarray, t: int) -> np.ndarray:
+        n = keys.shape[0]
+        y0, y1 = hash2x32(NumpyOps, keys[:, 0], keys[:, 1], np.zeros(n, _U32),
+                          np.full(n, t, _U32))
+        return np.stack([y0, y1], axis=-1)
+
+    @staticmethod
+    def keys_uniform01(keys: np.ndarray, m: int, dt: Any) -> np.ndarray:
+        n = keys.shape[0]
+        x1 = np.repeat(np.arange(m, dtype=_U32)[:, None], n, axis=1)
+        y0, y1 = hash2x32(NumpyOps, keys[None, :, 0], keys[None, :, 1],
+                          np.zeros((m, n), _U32), x1)
+        return _floats_from_words(y0, y1, dt)
+
+    @staticmethod
+    def gamma_reparam(alpha: Any, sample: Any) -> Any:
+        return sample
+
+
+def _while_loop(cond: Callable, body: Callable, init: Any) -> Any:
+    val = init
+    while bool(cond(val)):
+        val = body(val)
+    return val
+
+
+class _Be:
+    """The math :mod:`polyro.backends._draws` needs, on numpy/scipy."""
+
+    xp = _xp
+    erfinv = staticmethod(_sps.erfinv)
+    lgamma = staticmethod(_sps.gammaln)
+    while_loop = staticmethod(_while_loop)
+
+    @staticmethod
+    def stop_gradient(x: Any) -> Any:
+        return x
+
+
+_be = _Be
+_RNG = _Rng
+
+
+# ----------------------------------------------------------------------------- native mode
+
+
+def _native() -> bool:
+    return _policy.get_rng() == "native"
+
+
+def _gen(key: np.ndarray) -> np.random.Generator:
+    k0, k1 = _check_key("random", key)
+    return np.random.Generator(np.random.Philox(key=(k0 << 32) | k1))
+
+
+class _NativeRng(_Rng):
+    """Native mode: uniforms from numpy's Philox generator seeded by the key."""
+
+    @staticmethod
+    def uniform01(key: np.ndarray, shape: tuple[int, ...], dt: Any) -> np.ndarray:
+        return _gen(key).random(shape, dtype=_Rng.dtype(dt))
+
+
+_NATIVE_RNG = _NativeRng
+
+
+def _native_float(key: np.ndarray, shape: Any, dtype: Any, params: tuple,
+                  draw: Callable[[np.random.Generator, tuple, Any], np.ndarray]) -> np.ndarray:
+    dt = _Rng.dtype(dtype)
+    shape = _draws._bshape("random", shape, *params)
+    return np.asarray(draw(_gen(key), shape, dt), dtype=dt)
+
+
+# ----------------------------------------------------------------------------- public draws
+
+
+def _bind(name: str, fn: Callable, native: Callable | None = None) -> Callable:
+    def draw(key: Any, *args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            if _native():
+                if native is not None:
+                    return native(key, *args, **kwargs)
+                return fn(_be, _NATIVE_RNG, key, *args, **kwargs)
+            return fn(_be, _RNG, key, *args, **kwargs)
+
+    draw.__name__ = draw.__qualname__ = name
+    draw.__doc__ = fn.__doc__
+    draw.__wrapped__ = fn  # type: ignore[attr-defined]
+    return draw
+
+
+def _n_uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
+    dt = _Rng.dtype(dtype)
+    shape = _draws._bshape("uniform", shape, minval, maxval)
+    u = _gen(key).random(shape, dtype=dt)
+    return np.maximum(np.asarray(minval, dt), u * (np.asarray(maxval, dt) - minval) + minval)
+
+
+def _n_normal(key, shape=(), dtype=None, loc=0.0, scale=1.0):
+    z = _native_float(key, shape, dtype, (loc, scale),
+                      lambda g, s, d: g.standard_normal(s, dtype=d))
+    return (loc + scale * z).astype(z.dtype, copy=False)
+
+
+def _n_exponential(key, shape=(), dtype=None, scale=1.0):
+    z = _native_float(key, shape, dtype, (scale,),
+                      lambda g, s, d: g.standard_exponential(s, dtype=d))
+    return (scale * z).astype(z.dtype, copy=False)
+
+
+def _n_gamma(key, a, shape=None, dtype=None):
+    dt = _Rng.dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, a))
+    shape = _draws._bshape("gamma", shape, a)
+    return np.asarray(_gen(key).standard_gamma(np.broadcast_to(a, shape), size=shape), dt)
+
+
+def _n_poisson(key, rate, shape=None, dtype=None):
+    dt = _Rng.dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, rate))
+    shape = _draws._bshape("poisson", shape, rate)
+    return np.asarray(_gen(key).poisson(np.broadcast_to(rate, shape), size=shape), dt)
+
+
+def _n_binomial(key, n, p, shape=None, dtype=None):
+    dt = _Rng.dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, p, n))
+    shape = _draws._bshape("binomial", shape, n, p)
+    nn = np.broadcast_to(np.asarray(n).astype(np.int64), shape)
+    return np.asarray(_gen(key).binomial(nn, np.broadcast_to(p, shape), size=shape), dt)
+
+
+uniform = _bind("uniform", _draws.uniform, _n_uniform)
+normal = _bind("normal", _draws.normal, _n_normal)
+exponential = _bind("exponential", _draws.exponential, _n_exponential)
+gumbel = _bind("gumbel", _draws.gumbel)
+cauchy = _bind("cauchy", _draws.cauchy)
+laplace = _bind("laplace", _draws.laplace)
+logistic = _bind("logistic", _draws.logistic)
+gamma = _bind("gamma", _draws.gamma, _n_gamma)
+beta = _bind("beta", _draws.beta)
+dirichlet = _bind("dirichlet", _draws.dirichlet)
+poisson = _bind("poisson", _draws.poisson, _n_poisson)
+binomial = _bind("binomial", _draws.binomial, _n_binomial)
+bernoulli = _bind("bernoulli", _draws.bernoulli)
+categorical = _bind("categorical", _draws.categorical)
+multinomial = _bind("multinomial", _draws.multinomial)

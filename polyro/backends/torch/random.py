@@ -1,0 +1,398 @@
+"""Random numbers on the torch backend.
+
+Portable mode (the default): Threefry-2x32 (:mod:`polyro.backends._threefry`) on ``torch.int32``
+tensors. Two's-complement int32 addition, xor and left shift give exactly the bits of uint32
+arithmetic (the logical right shift is an arithmetic shift followed by a mask), so the bits equal
+``jax.random``'s. torch has almost no ``uint32`` operations, so keys and ``random_bits`` are
+**int64 tensors holding the unsigned 32-bit values** (``0 <= v < 2**32``): a key is
+``tensor([k0, k1])`` of dtype int64, shape ``(2,)``, equal element-wise to
+``jax.random.PRNGKey(seed)``. 64-bit ``random_bits`` are int64 tensors holding the uint64 bit
+pattern. Draws come from :mod:`polyro.backends._draws`, the same arithmetic as on numpy and JAX.
+
+Native mode (``polyro.set_rng("native")``): keys/split/fold_in stay Threefry; each draw seeds a
+private ``torch.Generator`` from its key and uses torch's own samplers (``torch.rand``,
+``torch.randn``, ``torch._standard_gamma``, ``torch.poisson``, ``torch.binomial``): faster, but
+values then differ from numpy and JAX. The global torch generator is never touched.
+
+>>> from polyro.backends.torch import random as r
+>>> k = r.key(0)
+>>> k.tolist(), r.split(k).shape
+([0, 0], torch.Size([2, 2]))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat.torch as _xp
+import numpy as np
+import torch
+
+from polyro.backends import _draws
+from polyro.backends import policy as _policy
+from polyro.backends._threefry import IntOps, hash2x32, seed_words
+
+__all__ = [
+    "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
+    "cauchy", "laplace", "logistic", "gamma", "beta", "dirichlet", "poisson", "binomial",
+    "bernoulli", "categorical", "multinomial", "is_key",
+]
+
+_I32 = torch.int32
+_I64 = torch.int64
+_M32 = 0xFFFFFFFF
+
+
+def _s32(v: int) -> int:
+    """A uint32 value as the int32 with the same bits."""
+    v &= _M32
+    return v - (1 << 32) if v >= (1 << 31) else v
+
+
+class TorchOps(IntOps):
+    """uint32 arithmetic on int32 tensors (wrap-around add, xor, masked logical shift)."""
+
+    @staticmethod
+    def scalar(v: int) -> int:
+        return _s32(v)
+
+    @staticmethod
+    def copy(a: Any) -> Any:
+        return a.clone()
+
+    @staticmethod
+    def add(a: Any, b: Any) -> Any:
+        if isinstance(a, torch.Tensor) and (not isinstance(b, torch.Tensor) or
+                                            a.shape == torch.broadcast_shapes(a.shape, b.shape)):
+            return a.add_(b)
+        return torch.add(a, b)
+
+    @staticmethod
+    def xor(a: Any, b: Any) -> Any:
+        if isinstance(a, torch.Tensor) and (not isinstance(b, torch.Tensor) or
+                                            a.shape == torch.broadcast_shapes(a.shape, b.shape)):
+            return a.bitwise_xor_(b)
+        return torch.bitwise_xor(a, b)
+
+    @staticmethod
+    def rotl(x: Any, r: int) -> Any:
+        hi = torch.bitwise_right_shift(x, 32 - r).bitwise_and_((1 << r) - 1)
+        return x.bitwise_left_shift_(r).bitwise_or_(hi)
+
+
+# ----------------------------------------------------------------------------- keys and bits
+
+
+def is_key(x: Any) -> bool:
+    """True if ``x`` is a torch key: an int64 tensor of shape ``(2,)``.
+
+    >>> is_key(key(3)), is_key(torch.zeros(2))
+    (True, False)
+    """
+    return isinstance(x, torch.Tensor) and tuple(x.shape) == (2,) and x.dtype == _I64
+
+
+def _check_key(site: str, k: Any) -> tuple[int, int]:
+    if isinstance(k, torch.Tensor) and tuple(k.shape) == (2,) and not k.is_floating_point():
+        a, b = k.tolist()
+        return int(a) & _M32, int(b) & _M32
+    if isinstance(k, np.ndarray) and k.shape == (2,) and k.dtype.kind in "ui":
+        return int(k[0]) & _M32, int(k[1]) & _M32
+    raise TypeError(
+        f"{site}: expected a PRNG key (int64 tensor of shape (2,) holding uint32 values, from "
+        f"polyro's key(seed) or split), got {type(k).__name__} with shape "
+        f"{tuple(getattr(k, 'shape', ())) or None}"
+    )
+
+
+def key(seed: int) -> torch.Tensor:
+    """The key of integer ``seed`` (``jax.random.PRNGKey(seed)`` with 64-bit ints) as int64.
+
+    >>> key(-1).tolist()
+    [4294967295, 4294967295]
+    """
+    return torch.tensor(seed_words(seed), dtype=_I64)
+
+
+def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.Tensor, ...]:
+    if n >= 2**31:
+        raise ValueError(f"random: {n} draws from one key exceed the 2**31 supported on torch")
+    return hash2x32(TorchOps, k0, k1, torch.zeros(n, dtype=_I32, device=device),
+                    torch.arange(n, dtype=_I32, device=device))
+
+
+def _u32(x: torch.Tensor) -> torch.Tensor:
+    return x.to(_I64).bitwise_and_(_M32)
+
+
+def split(key: torch.Tensor, num: int = 2) -> torch.Tensor:
+    """``num`` new keys, shape ``(num, 2)`` (``jax.random.split``).
+
+    >>> split(key(0), 3).shape
+    torch.Size([3, 2])
+    """
+    k0, k1 = _check_key("split", key)
+    shape = (num,) if isinstance(num, int) else tuple(num)
+    y0, y1 = _hash_counters(k0, k1, math.prod(shape), _device(key))
+    return torch.stack([_u32(y0), _u32(y1)], dim=-1).reshape((*shape, 2))
+
+
+def _device(k: Any) -> Any:
+    return k.device if isinstance(k, torch.Tensor) else None
+
+
+def fold_in(key: torch.Tensor, data: int) -> torch.Tensor:
+    """A new key from ``key`` and a 32-bit integer ``data`` (``jax.random.fold_in``).
+
+    >>> fold_in(key(0), 3).tolist()
+    [2467461003, 3840466878]
+    """
+    k0, k1 = _check_key("fold_in", key)
+    d = int(data)
+    if not 0 <= d < 2**32:
+        raise ValueError(f"fold_in: data must be a 32-bit unsigned integer, got {d}")
+    y0, y1 = hash2x32(TorchOps, k0, k1, torch.zeros(1, dtype=_I32),
+                      torch.tensor([_s32(d)], dtype=_I32))
+    return torch.stack([_u32(y0[0]), _u32(y1[0])]).to(_device(key))
+
+
+def random_bits(key: torch.Tensor, shape: Any = (), dtype: Any = "uint32") -> torch.Tensor:
+    """Uniform random bits (``jax.random.bits``) as int64: uint32 values, or the uint64 pattern.
+
+    >>> random_bits(key(0), (2,)).dtype
+    torch.int64
+    """
+    k0, k1 = _check_key("random_bits", key)
+    shape = _draws._shape(shape)
+    name = str(dtype).rsplit(".", 1)[-1]
+    y0, y1 = _hash_counters(k0, k1, math.prod(shape), _device(key))
+    if name == "uint32":
+        out = _u32(y0.bitwise_xor_(y1))
+    elif name == "uint64":
+        out = _u32(y0).bitwise_left_shift_(32).bitwise_or_(_u32(y1))
+    else:
+        raise ValueError(f"random_bits: dtype must be 'uint32' or 'uint64', got {dtype!r}")
+    return out.reshape(shape)
+
+
+def _floats_from_words(y0: torch.Tensor, y1: torch.Tensor, dt: Any) -> torch.Tensor:
+    if dt == torch.float32:
+        b = y0.bitwise_xor_(y1)
+        b = torch.bitwise_right_shift(b, 9).bitwise_and_(0x7FFFFF).bitwise_or_(0x3F800000)
+        return b.view(torch.float32).sub_(1.0)
+    if dt == torch.float64:
+        m = _u32(y0).bitwise_left_shift_(20)
+        m.bitwise_or_(_u32(y1).bitwise_right_shift_(12)).bitwise_or_(0x3FF0000000000000)
+        return m.view(torch.float64).sub_(1.0)
+    raise ValueError(f"random: float dtype must be float32 or float64, got {dt}")
+
+
+_DT = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _resolve_dtype(d: Any) -> torch.dtype:
+    if d is None:
+        return _DT[_policy.get_default_dtype("torch")]
+    if isinstance(d, torch.dtype):
+        if not d.is_floating_point:
+            raise ValueError(f"random: expected a float dtype, got {d}")
+        return d
+    name = getattr(d, "__name__", None) or str(d)
+    name = name.rsplit(".", 1)[-1]
+    if name in ("float", "float_"):
+        name = "float64" if name == "float_" else _policy.get_default_dtype("torch")
+    if name not in _DT:
+        raise ValueError(f"random: expected a float dtype (float32 or float64), got {d!r}")
+    return _DT[name]
+
+
+class _Rng:
+    """Generator primitives used by :mod:`polyro.backends._draws` (portable mode)."""
+
+    dtype = staticmethod(_resolve_dtype)
+
+    @staticmethod
+    def is_float(x: Any) -> bool:
+        return isinstance(x, torch.Tensor) and x.is_floating_point()
+
+    @staticmethod
+    def asarray(x: Any, dt: Any) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            return x if x.dtype == dt else x.to(dt)
+        return torch.as_tensor(np.asarray(x), dtype=dt)
+
+    @staticmethod
+    def to_int(x: Any) -> torch.Tensor:
+        return x.to(_I64)
+
+    @staticmethod
+    def mul_add(a: Any, b: Any, c: Any) -> Any:
+        return a * b + c
+
+    @staticmethod
+    def work_dtype(dt: Any) -> Any:
+        return torch.float64
+
+    @staticmethod
+    def loop_counter(v: int) -> int:
+        return v
+
+    @staticmethod
+    def uniform01(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
+        k0, k1 = _check_key("uniform", key)
+        y0, y1 = _hash_counters(k0, k1, math.prod(shape), _device(key))
+        return _floats_from_words(y0, y1, dt).reshape(shape)
+
+    @staticmethod
+    def split(key: torch.Tensor, n: int) -> torch.Tensor:
+        return split(key, n)
+
+    @staticmethod
+    def keys_fold_in(keys: torch.Tensor, t: int) -> torch.Tensor:
+        n = keys.shape[0]
+        k32 = keys.to(_I32)
+        y0, y1 = hash2x32(TorchOps, k32[:, 0], k32[:, 1],
+                          torch.zeros(n, dtype=_I32, device=keys.device),
+                          torch.full((n,), _s32(int(t)), dtype=_I32, device=keys.device))
+        return torch.stack([_u32(y0), _u32(y1)], dim=-1)
+
+    @staticmethod
+    def keys_uniform01(keys: torch.Tensor, m: int, dt: Any) -> torch.Tensor:
+        n = keys.shape[0]
+        k32 = keys.to(_I32)
+        x1 = torch.arange(m, dtype=_I32, device=keys.device)[:, None].expand(m, n).clone()
+        y0, y1 = hash2x32(TorchOps, k32[None, :, 0], k32[None, :, 1],
+                          torch.zeros((m, n), dtype=_I32, device=keys.device), x1)
+        return _floats_from_words(y0, y1, dt)
+
+    @staticmethod
+    def gamma_reparam(alpha: Any, sample: Any) -> Any:
+        if isinstance(alpha, torch.Tensor) and alpha.requires_grad:
+            return _GammaReparam.apply(alpha, sample.detach())
+        return sample
+
+
+class _GammaReparam(torch.autograd.Function):
+    """Identity on the sample, with the implicit reparameterization gradient
+    ``dx/dalpha = -(dF/dalpha) / (dF/dx)`` (``torch._standard_gamma_grad``)."""
+
+    @staticmethod
+    def forward(ctx: Any, alpha: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(alpha, sample)
+        return sample.clone()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        alpha, sample = ctx.saved_tensors
+        return g * torch._standard_gamma_grad(alpha, sample), None
+
+
+def _while_loop(cond: Callable, body: Callable, init: Any) -> Any:
+    val = init
+    while bool(cond(val)):
+        val = body(val)
+    return val
+
+
+class _Be:
+    """The math :mod:`polyro.backends._draws` needs, on torch."""
+
+    xp = _xp
+    erfinv = staticmethod(torch.special.erfinv)
+    lgamma = staticmethod(torch.lgamma)
+    while_loop = staticmethod(_while_loop)
+
+    @staticmethod
+    def stop_gradient(x: Any) -> Any:
+        return x.detach() if isinstance(x, torch.Tensor) else x
+
+
+_be = _Be
+_RNG = _Rng
+
+
+# ----------------------------------------------------------------------------- native mode
+
+
+def _native() -> bool:
+    return _policy.get_rng() == "native"
+
+
+def _gen(key: Any) -> torch.Generator:
+    k0, k1 = _check_key("random", key)
+    g = torch.Generator(device=_device(key) or "cpu")
+    g.manual_seed(((k0 << 32) | k1) & ((1 << 63) - 1))
+    return g
+
+
+class _NativeRng(_Rng):
+    """Native mode: uniforms from a torch.Generator seeded by the key."""
+
+    @staticmethod
+    def uniform01(key: Any, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
+        return torch.rand(shape, generator=_gen(key), dtype=dt, device=_device(key))
+
+
+def _bind(name: str, fn: Callable, native: Callable | None = None) -> Callable:
+    def draw(key: Any, *args: Any, **kwargs: Any) -> Any:
+        if _native():
+            if native is not None:
+                return native(key, *args, **kwargs)
+            return fn(_be, _NativeRng, key, *args, **kwargs)
+        return fn(_be, _RNG, key, *args, **kwargs)
+
+    draw.__name__ = draw.__qualname__ = name
+    draw.__doc__ = fn.__doc__
+    draw.__wrapped__ = fn  # type: ignore[attr-defined]
+    return draw
+
+
+def _n_normal(key, shape=(), dtype=None, loc=0.0, scale=1.0):
+    dt = _resolve_dtype(dtype)
+    shape = _draws._bshape("normal", shape, loc, scale)
+    z = torch.randn(shape, generator=_gen(key), dtype=dt, device=_device(key))
+    return _draws._locscale(_be, _RNG, z, loc, scale, dt, shape)
+
+
+def _n_gamma(key, a, shape=None, dtype=None):
+    dt = _resolve_dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, a))
+    a_t = _RNG.asarray(a, dt)
+    shape = _draws._bshape("gamma", shape, a_t)
+    a_full = a_t.expand(shape)
+    # torch._standard_gamma is itself reparameterized (implicit gradient)
+    return torch._standard_gamma(a_full.contiguous(), generator=_gen(key))
+
+
+def _n_poisson(key, rate, shape=None, dtype=None):
+    dt = _resolve_dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, rate))
+    r = _RNG.asarray(rate, dt).detach()
+    shape = _draws._bshape("poisson", shape, r)
+    return torch.poisson(r.expand(shape).contiguous(), generator=_gen(key))
+
+
+def _n_binomial(key, n, p, shape=None, dtype=None):
+    dt = _resolve_dtype(dtype if dtype is not None else _draws._param_dtype(_RNG, p, n))
+    nn = _RNG.asarray(n, dt).detach()
+    pp = _RNG.asarray(p, dt).detach()
+    shape = _draws._bshape("binomial", shape, nn, pp)
+    return torch.binomial(nn.expand(shape).contiguous(), pp.expand(shape).contiguous(),
+                          generator=_gen(key))
+
+
+uniform = _bind("uniform", _draws.uniform)
+normal = _bind("normal", _draws.normal, _n_normal)
+exponential = _bind("exponential", _draws.exponential)
+gumbel = _bind("gumbel", _draws.gumbel)
+cauchy = _bind("cauchy", _draws.cauchy)
+laplace = _bind("laplace", _draws.laplace)
+logistic = _bind("logistic", _draws.logistic)
+gamma = _bind("gamma", _draws.gamma, _n_gamma)
+beta = _bind("beta", _draws.beta)
+dirichlet = _bind("dirichlet", _draws.dirichlet)
+poisson = _bind("poisson", _draws.poisson, _n_poisson)
+binomial = _bind("binomial", _draws.binomial, _n_binomial)
+bernoulli = _bind("bernoulli", _draws.bernoulli)
+categorical = _bind("categorical", _draws.categorical)
+multinomial = _bind("multinomial", _draws.multinomial)

@@ -1,0 +1,397 @@
+"""Log densities of models, the unconstrained view of their latent sites, and model checks.
+
+These are the functions MCMC and autoguides build on:
+
+* :func:`log_density` -- ``(log_joint, trace)`` of a model at given values;
+* :func:`potential_energy` -- minus the log joint of *unconstrained* latent values (with the
+  log-Jacobians of the ``biject_to`` transforms);
+* :func:`transform_fn`, :func:`constrain_fn`, :func:`unconstrain_fn`;
+* :func:`initialize_model` -- valid initial unconstrained values, ``potential_fn`` and
+  ``postprocess_fn``;
+* :func:`validate_model` / :func:`check_observations` -- data outside the support or NaN,
+  checked once before inference, naming the site and the first bad index.
+
+>>> import polyro, polyro.distributions as dist
+>>> def model():
+...     polyro.sample("x", dist.Normal(0.0, 1.0))
+>>> lj, tr = log_density(model, (), {}, {"x": 0.0})
+>>> round(float(lj), 6)
+-0.918939
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from polyro.backends import backend_of, current
+from polyro.core.handlers import seed, substitute, trace
+from polyro.core.handlers.trace import Trace
+from polyro.core.init_strategies import init_to_uniform
+from polyro.errors import InitializationError, ModelError
+
+__all__ = [
+    "ModelInfo",
+    "check_observations",
+    "constrain_fn",
+    "initialize_model",
+    "latent_sites",
+    "log_density",
+    "potential_energy",
+    "transform_fn",
+    "unconstrain_fn",
+    "validate_model",
+]
+
+
+def _biject_to(c: Any) -> Any:
+    from polyro.core.distributions import biject_to
+
+    return biject_to(c)
+
+
+def log_density(
+    model: Callable,
+    model_args: tuple = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[Any, Trace]:
+    """``(log_joint, trace)``: the summed (scaled, masked) log density of every sample site of
+    ``model`` with the sites in ``params`` substituted (constrained values).
+
+    >>> import polyro, polyro.distributions as dist
+    >>> lj, _ = log_density(lambda: polyro.sample("x", dist.Normal(0.0, 1.0)), params={"x": 1.0})
+    >>> round(float(lj), 6)
+    -1.418939
+    """
+    model_kwargs = dict(model_kwargs or {})
+    fn = substitute(model, data=dict(params)) if params else model
+    tr = trace(fn).get_trace(*model_args, **model_kwargs)
+    total = tr.log_prob_sum()
+    if isinstance(total, float):
+        total = current().asarray(total, dtype=current().float_dtype())
+    return total, tr
+
+
+def transform_fn(
+    transforms: Mapping[str, Any], params: Mapping[str, Any], invert: bool = False
+) -> dict[str, Any]:
+    """Apply ``transforms[name]`` (or its inverse) to ``params[name]``; other entries unchanged.
+
+    >>> import numpy as np
+    >>> from polyro.core.distributions import biject_to, constraints
+    >>> out = transform_fn({"s": biject_to(constraints.positive)}, {"s": np.array(0.0)})
+    >>> float(out["s"])
+    1.0
+    """
+    out = {}
+    for k, v in params.items():
+        if k in transforms:
+            t = transforms[k]
+            out[k] = t.inv(v) if invert else t(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _site_transform(site: Any) -> Any:
+    if site["type"] == "param":
+        return _biject_to(site["kwargs"]["constraint"])
+    return _biject_to(site["fn"].support)
+
+
+def constrain_fn(
+    model: Callable,
+    model_args: tuple = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    return_deterministic: bool = False,
+) -> dict[str, Any]:
+    """Map unconstrained values of latent sample (and param) sites to constrained values by
+    running the model; with ``return_deterministic`` also return deterministic sites.
+
+    >>> import polyro, polyro.distributions as dist
+    >>> model = lambda: polyro.sample("s", dist.LogNormal(0.0, 1.0))
+    >>> float(constrain_fn(model, params={"s": 0.0})["s"])
+    1.0
+    """
+    params = dict(params or {})
+
+    def sub(site: Any) -> Any:
+        if site["name"] in params and site["type"] in ("sample", "param"):
+            return _site_transform(site)(params[site["name"]])
+        return None
+
+    tr = trace(substitute(model, substitute_fn=sub)).get_trace(
+        *model_args, **dict(model_kwargs or {})
+    )
+    return {
+        k: s["value"]
+        for k, s in tr.items()
+        if k in params or (return_deterministic and s["type"] == "deterministic")
+    }
+
+
+def unconstrain_fn(
+    model: Callable,
+    model_args: tuple = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Map constrained values of latent sample (and param) sites to unconstrained space.
+
+    >>> import numpy as np, polyro, polyro.distributions as dist
+    >>> model = lambda: polyro.sample("s", dist.LogNormal(0.0, 1.0))
+    >>> float(unconstrain_fn(model, params={"s": np.e})["s"])
+    1.0
+    """
+    params = dict(params or {})
+    tr = trace(substitute(model, data=params)).get_trace(*model_args, **dict(model_kwargs or {}))
+    return {k: _site_transform(tr[k]).inv(v) if k in tr else v for k, v in params.items()}
+
+
+def potential_energy(
+    model: Callable,
+    model_args: tuple = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """Minus the log joint at *unconstrained* latent values ``params``, including the
+    log-Jacobian of ``biject_to(support)`` at every transformed site (scaled like the site).
+
+    >>> import polyro, polyro.distributions as dist
+    >>> model = lambda: polyro.sample("s", dist.LogNormal(0.0, 1.0))
+    >>> round(float(potential_energy(model, (), {}, {"s": 0.0})), 6)  # -(log N(0;0,1))
+    0.918939
+    """
+    params = dict(params or {})
+    jacobians: list[Any] = []
+
+    def sub(site: Any) -> Any:
+        name = site["name"]
+        if name not in params or site["type"] != "sample":
+            return None
+        t = _biject_to(site["fn"].support)
+        u = params[name]
+        x = t(u)
+        ladj = t.log_abs_det_jacobian(u, x)
+        if site["scale"] is not None:
+            ladj = ladj * site["scale"]
+        jacobians.append(ladj)
+        return x
+
+    tr = trace(substitute(model, substitute_fn=sub)).get_trace(
+        *model_args, **dict(model_kwargs or {})
+    )
+    total = tr.log_prob_sum()
+    for j in jacobians:
+        total = total + backend_of(j).xp.sum(j)
+    if isinstance(total, float):
+        total = current().asarray(total, dtype=current().float_dtype())
+    return -total
+
+
+# ------------------------------------------------------------------------------------------
+# model checks
+# ------------------------------------------------------------------------------------------
+
+
+def _concrete(x: Any) -> np.ndarray | None:
+    try:
+        return np.asarray(backend_of(x).to_numpy(x))
+    except Exception:  # traced values (inside jit) cannot be inspected
+        return None
+
+
+def check_observations(tr: Mapping[str, Any]) -> None:
+    """Raise :class:`ModelError` for an observed value that is NaN or outside its support,
+    naming the site, the support and the first bad index (masked-out entries are ignored).
+
+    >>> import numpy as np, polyro, polyro.distributions as dist
+    >>> tr = trace(lambda: polyro.sample("y", dist.LogNormal(0.0, 1.0), obs=np.array([1.0, -2.0]))
+    ...           ).get_trace()
+    >>> try:
+    ...     check_observations(tr)
+    ... except ModelError as e:
+    ...     print("index (1,)" in str(e))
+    True
+    """
+    for name, site in tr.items():
+        if site["type"] != "sample" or not site["is_observed"]:
+            continue
+        if site["infer"].get("is_auxiliary"):
+            continue
+        value = _concrete(site["value"])
+        if value is None:
+            continue
+        fn = site["fn"]
+        ne = len(getattr(fn, "event_shape", ()))
+        support = fn.support
+        try:
+            be = backend_of(site["value"])
+            ok = _concrete(support.check(site["value"] if be.is_array(site["value"])
+                                         else be.asarray(site["value"])))
+        except NotImplementedError:
+            ok = None
+        nan = np.isnan(value) if value.dtype.kind in "fc" else np.zeros(value.shape, bool)
+        if ne:
+            nan = nan.reshape(nan.shape[: nan.ndim - ne] + (-1,)).any(-1)
+        bad = nan if ok is None else (~np.broadcast_to(ok, np.broadcast_shapes(ok.shape,
+                                                                               nan.shape)) | nan)
+        m = site["mask"]
+        if m is not None:
+            mm = _concrete(m) if not isinstance(m, bool) else np.asarray(m)
+            if mm is not None:
+                bad = bad & np.broadcast_to(mm, np.broadcast_shapes(mm.shape, bad.shape))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            full = value[idx] if value.ndim >= len(idx) and idx else value
+            what = "NaN" if np.isnan(np.asarray(full, dtype=float)).any() else "outside"
+            raise ModelError(
+                f"observed site {name!r}: value {np.asarray(full).tolist()} at index {idx} is "
+                f"{'NaN' if what == 'NaN' else 'outside the support ' + repr(support)} "
+                f"({int(bad.sum())} bad entries in data of shape {value.shape}); fix the data "
+                "or mask the entries (obs_mask= or polyro.handlers.mask)"
+            )
+
+
+def validate_model(model: Callable, *args: Any, rng_seed: int = 0, **kwargs: Any) -> Trace:
+    """Run ``model`` once (seeded) and check its observations; returns the trace.
+
+    >>> import polyro, polyro.distributions as dist
+    >>> tr = validate_model(lambda: polyro.sample("y", dist.Normal(0.0, 1.0), obs=0.5))
+    >>> tr.observation_nodes
+    ['y']
+    """
+    tr = trace(seed(model, rng_seed=rng_seed)).get_trace(*args, **kwargs)
+    check_observations(tr)
+    return tr
+
+
+def latent_sites(tr: Mapping[str, Any]) -> list[str]:
+    """Names of the continuous latent sample sites of a trace (those MCMC/autoguides transform);
+    discrete latents marked for enumeration are skipped; other discrete latents raise.
+
+    >>> latent_sites(Trace())
+    []
+    """
+    out = []
+    for name, site in tr.items():
+        if site["type"] != "sample" or site["is_observed"]:
+            continue
+        fn = site["fn"]
+        if getattr(fn, "is_discrete", False):
+            if site["infer"].get("enumerate"):
+                continue
+            raise ModelError(
+                f"latent site {name!r} is discrete ({type(fn).__name__}); gradient-based "
+                "inference needs continuous latents: mark it infer={'enumerate': 'parallel'} "
+                "or marginalize it out"
+            )
+        out.append(name)
+    return out
+
+
+class ModelInfo(NamedTuple):
+    """What :func:`initialize_model` returns.
+
+    * ``init_params``: dict of unconstrained initial values of the latent sites;
+    * ``potential_fn``: unconstrained dict -> potential energy (minus log joint + Jacobians);
+    * ``postprocess_fn``: unconstrained dict -> constrained dict (latent and deterministic sites);
+    * ``model_trace``: the trace of the model at the initial point (constrained values).
+    """
+
+    init_params: dict
+    potential_fn: Callable[[dict], Any]
+    postprocess_fn: Callable[[dict], dict]
+    model_trace: Trace
+
+
+def _finite(x: Any) -> bool:
+    a = _concrete(x)
+    return a is not None and bool(np.all(np.isfinite(a)))
+
+
+def initialize_model(
+    key: Any,
+    model: Callable,
+    model_args: tuple = (),
+    model_kwargs: Mapping[str, Any] | None = None,
+    init_strategy: Callable = init_to_uniform,
+    max_tries: int = 100,
+    validate: bool = True,
+) -> ModelInfo:
+    """Find a valid unconstrained starting point of ``model`` (potential and, where the backend
+    has autodiff, its gradient finite), trying ``init_strategy`` up to ``max_tries`` times.
+
+    ``key`` is a PRNG key or an int seed. Observations are checked once first (NaN / outside
+    the support raise :class:`ModelError` naming the site and index). Failure raises
+    :class:`InitializationError` listing the sites with non-finite terms.
+
+    >>> import polyro, polyro.distributions as dist
+    >>> def model():
+    ...     s = polyro.sample("s", dist.LogNormal(0.0, 1.0))
+    ...     polyro.sample("y", dist.Normal(0.0, s), obs=1.0)
+    >>> info = initialize_model(0, model)
+    >>> sorted(info.init_params), sorted(info.postprocess_fn(info.init_params))
+    (['s'], ['s'])
+    """
+    model_kwargs = dict(model_kwargs or {})
+    be = current()
+    if isinstance(key, int):
+        key = be.key(key)
+    kbe = backend_of(key)
+    proto = trace(seed(model, rng_seed=kbe.fold_in(key, 0x5EED))).get_trace(
+        *model_args, **model_kwargs
+    )
+    if validate:
+        check_observations(proto)
+    names = latent_sites(proto)
+
+    def potential_fn(u: dict) -> Any:
+        return potential_energy(model, model_args, model_kwargs, u)
+
+    def postprocess_fn(u: dict) -> dict:
+        return constrain_fn(model, model_args, model_kwargs, u, return_deterministic=True)
+
+    last_problem = ""
+    for attempt in range(max_tries):
+        k = kbe.fold_in(key, attempt)
+        tr = trace(substitute(seed(model, rng_seed=k), substitute_fn=init_strategy)).get_trace(
+            *model_args, **model_kwargs
+        )
+        init = {n: _site_transform(tr[n]).inv(tr[n]["value"]) for n in names}
+        bad = _nonfinite_sites(tr, init)
+        if not bad:
+            if be.SUPPORTS_AUTODIFF and init:
+                pe, grads = be.value_and_grad(potential_fn)(init)
+                bad = [n for n in names if not _finite(grads[n])]
+                if not _finite(pe):
+                    bad = bad or ["(potential)"]
+            else:
+                pe = potential_fn(init)
+                if not _finite(pe):
+                    bad = ["(potential)"]
+        if not bad:
+            return ModelInfo(init, potential_fn, postprocess_fn, tr)
+        last_problem = ", ".join(bad)
+    raise InitializationError(
+        f"no valid initial point in {max_tries} attempts: the log density or its gradient is "
+        f"not finite at site(s) {last_problem}. Try init_strategy=init_to_median() or "
+        "init_to_value(values=...), check the priors' supports, or rescale the data."
+    )
+
+
+def _nonfinite_sites(tr: Trace, init: Mapping[str, Any]) -> list[str]:
+    bad = [n for n, v in init.items() if not _finite(v)]
+    tr.compute_log_prob()
+    for name, site in tr.items():
+        if site["type"] == "sample" and not _finite(backend_of(site["log_prob"]).xp.sum(
+                site["log_prob"])):
+            bad.append(name)
+    return bad
+
+
+

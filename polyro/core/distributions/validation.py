@@ -1,0 +1,65 @@
+"""The global switch for argument validation of distributions.
+
+Validation is on by default. A distribution built with ``validate_args=None`` reads this switch
+when it is constructed; ``validate_args=True``/``False`` overrides it for that instance.
+Checks never run on traced values (inside ``jax.jit`` / ``vmap``): they are skipped silently.
+
+>>> from polyro.core.distributions.validation import enable_validation, is_validation_enabled
+>>> is_validation_enabled()
+True
+>>> with validation_enabled(False):
+...     is_validation_enabled()
+False
+>>> is_validation_enabled()
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+__all__ = ["enable_validation", "is_validation_enabled", "validation_enabled"]
+
+_GLOBAL: list[bool] = [True]
+_LOCAL: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "polyro_validate_args", default=None
+)
+
+
+def enable_validation(is_validate: bool = True) -> None:
+    """Switch argument/support validation of every new distribution on or off (process-wide).
+
+    >>> enable_validation(False); is_validation_enabled()
+    False
+    >>> enable_validation(True); is_validation_enabled()
+    True
+    """
+    _GLOBAL[0] = bool(is_validate)
+    _LOCAL.set(None)
+
+
+def is_validation_enabled() -> bool:
+    """Whether distributions built now validate their arguments by default.
+
+    >>> isinstance(is_validation_enabled(), bool)
+    True
+    """
+    local = _LOCAL.get()
+    return _GLOBAL[0] if local is None else local
+
+
+@contextlib.contextmanager
+def validation_enabled(is_validate: bool = True) -> Iterator[None]:
+    """Context manager: validation on (or off) inside the block only (thread/async-local).
+
+    >>> with validation_enabled(False):
+    ...     print(is_validation_enabled())
+    False
+    """
+    token = _LOCAL.set(bool(is_validate))
+    try:
+        yield
+    finally:
+        _LOCAL.reset(token)

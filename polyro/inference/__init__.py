@@ -1,0 +1,48 @@
+"""Inference: SVI with ELBOs and autoguides, Predictive, log_likelihood; MCMC (lazily).
+
+>>> from polyro.inference import SVI, Trace_ELBO, Predictive
+>>> Trace_ELBO().num_particles
+1
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from polyro.inference.elbo import (
+    ELBO,
+    RenyiELBO,
+    Trace_ELBO,
+    TraceGraph_ELBO,
+    TraceMeanField_ELBO,
+)
+from polyro.inference.predictive import Predictive, log_likelihood
+from polyro.inference.svi import SVI, NonFiniteLossError, SVIRunResult, SVIState
+
+_MCMC_NAMES = ("MCMC", "NUTS", "HMC", "RandomWalkMetropolis", "AIES")
+
+__all__ = [
+    "SVI",
+    "SVIState",
+    "SVIRunResult",
+    "NonFiniteLossError",
+    "ELBO",
+    "Trace_ELBO",
+    "TraceMeanField_ELBO",
+    "TraceGraph_ELBO",
+    "RenyiELBO",
+    "Predictive",
+    "log_likelihood",
+    *_MCMC_NAMES,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MCMC_NAMES:
+        return getattr(importlib.import_module("polyro.inference.mcmc"), name)
+    raise AttributeError(f"module 'polyro.inference' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

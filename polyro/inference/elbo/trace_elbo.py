@@ -1,0 +1,154 @@
+"""``ELBO`` base class and ``Trace_ELBO``: the Monte Carlo evidence lower bound.
+
+Reparameterized latent sites get pathwise gradients; non-reparameterizable ones (discrete,
+``has_rsample=False``) get score-function terms, as in Pyro: the surrogate adds
+``log q(z) * stop_gradient(elbo_particle)``, written so that the loss *value* stays the ELBO and only
+its gradient changes.
+
+>>> from polyro.inference import Trace_ELBO
+>>> Trace_ELBO(num_particles=4).num_particles
+4
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polyro.backends as backends
+from polyro.inference.elbo import util as eu
+
+__all__ = ["ELBO", "Trace_ELBO"]
+
+
+class ELBO:
+    """Base class of the ELBO losses.
+
+    Args:
+        num_particles: number of Monte Carlo particles averaged per estimate.
+        vectorize_particles: draw the particles with ``be.vmap`` (where the backend supports
+            vmap); otherwise a Python loop.
+
+    Subclasses implement ``_particle(key, params, model, guide, args, kwargs, state) ->
+    (elbo, surrogate_extra, aux)``; ``loss`` returns ``-elbo`` whose gradient is that of the
+    surrogate.
+
+    >>> ELBO().vectorize_particles
+    True
+    """
+
+    def __init__(self, num_particles: int = 1, vectorize_particles: bool = True) -> None:
+        if not (isinstance(num_particles, int) and num_particles >= 1):
+            raise ValueError(f"num_particles must be a positive int, got {num_particles!r}")
+        self.num_particles = num_particles
+        self.vectorize_particles = bool(vectorize_particles)
+
+    # -- particles ------------------------------------------------------------------------
+    def _particles(self, rng_key: Any, fn: Any) -> Any:
+        """Evaluate ``fn(key)`` on ``num_particles`` keys; returns a pytree with a leading
+        particle dim."""
+        be = backends.current()
+        if self.num_particles == 1:
+            out = fn(rng_key)
+            return be.tree_map(lambda x: be.xp.expand_dims(be.xp.asarray(x), axis=0), out)
+        keys = be.split(rng_key, self.num_particles)
+        if self.vectorize_particles:
+            return eu.map_leading(fn, keys)
+        outs = [fn(keys[i]) for i in range(self.num_particles)]
+        return be.tree_map(lambda *xs: be.xp.stack([be.xp.asarray(x) for x in xs]), *outs)
+
+    def _particle(self, key, params, model, guide, args, kwargs, state):
+        raise NotImplementedError
+
+    def _combine(self, elbos: Any, surrogates: Any) -> Any:
+        be = backends.current()
+        xp = be.xp
+        elbo = xp.mean(elbos)
+        surr = xp.mean(surrogates)
+        return -(elbo + (surr - be.stop_gradient(surr)))
+
+    def loss_with_state(self, rng_key: Any, param_map: dict, model: Any, guide: Any,
+                        state: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """``(loss, new_state)`` where ``loss = -ELBO`` (gradient: the surrogate's)."""
+
+        def fn(key):
+            e, s, _ = self._particle(key, param_map, model, guide, args, kwargs, state)
+            return e, s
+
+        elbos, surrogates = self._particles(rng_key, fn)
+        return self._combine(elbos, surrogates), state
+
+    def loss(self, rng_key: Any, param_map: dict, model: Any, guide: Any, *args: Any,
+             **kwargs: Any) -> Any:
+        """The negative ELBO estimate at ``param_map`` (constrained param values by name).
+
+        Differentiate it with ``be.value_and_grad`` for an unbiased gradient estimate.
+        """
+        state = self.init_state(rng_key, param_map, model, guide, *args, **kwargs)
+        return self.loss_with_state(rng_key, param_map, model, guide, state, *args,
+                                    **kwargs)[0]
+
+    def init_state(self, rng_key: Any, param_map: dict, model: Any, guide: Any, *args: Any,
+                   **kwargs: Any) -> Any:
+        """The loss's mutable state (``{}`` unless the ELBO keeps baselines)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_particles={self.num_particles})"
+
+
+def model_guide_terms(model_tr: dict, guide_tr: dict) -> tuple[Any, Any]:
+    """``(log p(x, z) summed, log q(z) summed)`` over a pair of traces."""
+    logp = 0.0
+    for site in model_tr.values():
+        if site.get("type") == "sample":
+            logp = logp + eu.site_log_prob_sum(site)
+    logq = 0.0
+    for site in guide_tr.values():
+        if eu.is_latent(site):
+            logq = logq + eu.site_log_prob_sum(site)
+    return logp, logq
+
+
+class Trace_ELBO(ELBO):
+    """The standard ELBO ``E_q[log p(x, z) - log q(z)]`` estimated with ``num_particles`` draws.
+
+    >>> import polyro
+    >>> import polyro.distributions as dist
+    >>> from polyro import handlers
+    >>> def model():
+    ...     polyro.sample("x", dist.Normal(0.0, 1.0))
+    >>> def guide():
+    ...     polyro.sample("x", dist.Normal(0.0, 1.0))
+    >>> float(Trace_ELBO().loss(polyro.backends.current().key(0), {}, model, guide))
+    0.0
+    """
+
+    def _particle(self, key, params, model, guide, args, kwargs, state):
+        be = backends.current()
+        model_tr, guide_tr = eu.get_traces(key, params, model, guide, args, kwargs)
+        logp, logq = model_guide_terms(model_tr, guide_tr)
+        elbo = logp - logq
+        surrogate = score_surrogate(model_tr, guide_tr, be)
+        return elbo, (0.0 * elbo if surrogate is None else surrogate), None
+
+
+def score_surrogate(model_tr: dict, guide_tr: dict, be: Any) -> Any:
+    """Score-function surrogate of the non-reparameterized guide sites (``None`` if there are
+    none): ``sum(log q(z) * stop_gradient(cost))`` where ``cost`` is ``log p - log q`` of the whole
+    particle, kept per element of the site's vectorized plates (Pyro's ``log_r.sum_to``)."""
+    xp = be.xp
+    sites = [(n, s) for n, s in guide_tr.items() if eu.is_latent(s) and not eu.is_reparam(s)]
+    if not sites:
+        return None
+    g_terms = [(s, eu.site_log_prob(s)) for s in guide_tr.values() if eu.is_latent(s)]
+    m_terms = [(s, eu.site_log_prob(s)) for s in model_tr.values() if s.get("type") == "sample"]
+    surrogate = 0.0
+    for _, site in sites:
+        lq = eu.site_log_prob(site)
+        cost = 0.0
+        for t_site, t in m_terms:
+            cost = cost + eu.reduce_to_site(t, t_site, site, lq.ndim)
+        for t_site, t in g_terms:
+            cost = cost - eu.reduce_to_site(t, t_site, site, lq.ndim)
+        surrogate = surrogate + xp.sum(lq * be.stop_gradient(cost))
+    return surrogate

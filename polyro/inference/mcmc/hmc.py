@@ -1,0 +1,461 @@
+"""Hamiltonian Monte Carlo with Stan-style warmup; the base class of :class:`NUTS`.
+
+Functional kernel: ``state = kernel.init(key, num_warmup, init_params, model_args,
+model_kwargs)`` then ``state = kernel.sample(state, model_args, model_kwargs)``. The state is an
+immutable :class:`HMCState` (a pytree on every engine), so on JAX the whole warmup and sampling
+loop compiles under ``jit``; on torch it runs as plain Python with one potential-and-gradient
+call per leapfrog step. The unconstrained latent values are flattened to one vector internally.
+
+>>> import polyro
+>>> from polyro.errors import AutodiffUnavailableError
+>>> with polyro.backend("numpy"):
+...     try:
+...         HMC(potential_fn=lambda z: (z["x"] ** 2).sum()).init(None, 10, {"x": 0.0})
+...     except AutodiffUnavailableError as e:
+...         print("RandomWalkMetropolis" in str(e))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from polyro import backends
+from polyro.errors import AutodiffUnavailableError, InitializationError
+
+from . import adaptation as ad
+from .integrator import (
+    MassSpec,
+    identity_mass,
+    kinetic_energy,
+    leapfrog,
+    momentum_factor,
+    sample_momentum,
+)
+from .util import (
+    FAULT_EXCEPTIONS,
+    FlatLayout,
+    draw_uniforms,
+    int_dtype,
+    make_value_and_grad,
+    masked_while,
+    select,
+)
+
+__all__ = ["HMC", "HMCState", "AdaptState", "initialize_chains"]
+
+
+class AdaptState(NamedTuple):
+    """Warmup adaptation state: step size, inverse mass and momentum factors per block,
+    dual-averaging and Welford states."""
+
+    step_size: Any
+    inverse_mass_matrix: tuple
+    mass_factor: tuple
+    da: ad.DAState
+    welford: ad.WelfordState
+
+
+class HMCState(NamedTuple):
+    """State of an HMC/NUTS chain (or of a batch of vectorized chains, with a leading axis).
+
+    ``z`` and ``z_grad`` are dicts of unconstrained values (the structure of ``init_params``).
+    """
+
+    i: Any
+    z: Any
+    potential_energy: Any
+    z_grad: Any
+    energy: Any
+    num_steps: Any
+    accept_prob: Any
+    mean_accept_prob: Any
+    diverging: Any
+    adapt_state: AdaptState
+    rng_key: Any
+
+
+def _no_autodiff(be: Any, kernel: str) -> AutodiffUnavailableError:
+    return AutodiffUnavailableError(
+        f"{kernel} needs gradients, and the {be.NAME!r} backend has no autodiff. Run it on a "
+        "backend that can differentiate (polyro.set_backend('jax') or polyro.set_backend('torch')),"
+        " or use a gradient-free kernel on this backend: "
+        "polyro.inference.mcmc.RandomWalkMetropolis or polyro.inference.mcmc.AIES."
+    )
+
+
+def _nonfinite_sites(trace: Any) -> list[str]:
+    bad = []
+    try:
+        items = trace.items()
+    except AttributeError:
+        return bad
+    for name, site in items:
+        try:
+            if site.get("type") != "sample":
+                continue
+            lp = site["fn"].log_prob(site["value"])
+            xp = backends.namespace(lp)
+            if not bool(xp.all(xp.isfinite(xp.asarray(lp)))):
+                bad.append(name)
+        except Exception:  # noqa: BLE001 - diagnostics only
+            continue
+    return bad
+
+
+def initialize_chains(be: Any, model: Callable, key: Any, num_chains: int | None,
+                      model_args: tuple, model_kwargs: dict, init_strategy: Any,
+                      need_grad: bool, max_tries: int = 100) -> tuple[Any, Callable, Callable]:
+    """Find a valid starting point per chain for ``model`` (potential and gradient finite).
+
+    Returns ``(init_params, potential_fn, postprocess_fn)``; ``init_params`` has a leading chain
+    axis when ``num_chains`` is given. Raises :class:`InitializationError` naming the sites whose
+    log density is not finite after ``max_tries`` attempts.
+    """
+    from polyro.core.density import initialize_model
+
+    xp = be.xp
+    n = 1 if num_chains is None else num_chains
+    chain_keys = be.split(key, n)
+    inits, pot, post = [], None, None
+    for c in range(n):
+        k = chain_keys[c]
+        last_bad: list[str] = []
+        last_err = ""
+        for _ in range(max_tries):
+            k, k_try = be.split(k)
+            kwargs = {} if init_strategy is None else {"init_strategy": init_strategy}
+            params, pot_fn, post_fn, trace = initialize_model(
+                k_try, model, model_args, model_kwargs, **kwargs)
+            try:
+                if need_grad:
+                    v, g = be.value_and_grad(pot_fn)(params)
+                    ok = bool(xp.isfinite(v)) and all(
+                        bool(xp.all(xp.isfinite(leaf))) for leaf in be.tree_leaves(g))
+                else:
+                    v = pot_fn(params)
+                    ok = bool(xp.isfinite(v))
+            except FAULT_EXCEPTIONS as e:
+                ok, last_err = False, f" (last error: {type(e).__name__}: {e})"
+            if ok:
+                inits.append(params)
+                pot, post = pot_fn, post_fn
+                break
+            last_bad = _nonfinite_sites(trace)
+        else:
+            sites = ", ".join(last_bad) if last_bad else "no single site (the joint density)"
+            raise InitializationError(
+                f"no valid initial point found after {max_tries} tries (a valid point has a "
+                f"finite potential and gradient); sites with non-finite log density: {sites}"
+                f"{last_err}. Try init_strategy=init_to_median or init_to_value(values=...), "
+                "check the data against each site's support, or pass init_params."
+            )
+    if num_chains is None:
+        return inits[0], pot, post
+    stacked = be.tree_map(lambda *xs: xp.stack(xs), *inits)
+    return stacked, pot, post
+
+
+def _check_potential_init(xp: Any, pe: Any, g: Any, layout: FlatLayout) -> None:
+    ok_pe = xp.all(xp.isfinite(pe))
+    ok_g = xp.all(xp.isfinite(g))
+    if not (bool(ok_pe) and bool(ok_g)):
+        bad = []
+        for k in layout.keys:
+            a, b = layout.slices[k]
+            if not bool(xp.all(xp.isfinite(g[..., a:b]))):
+                bad.append(k)
+        raise InitializationError(
+            "init_params give a non-finite potential energy or gradient "
+            f"(potential={pe!r}); sites with non-finite gradient: {bad or 'none'}. "
+            "Choose init_params inside the support (unconstrained values) where the density "
+            "is finite."
+        )
+
+
+class HMC:
+    """Hamiltonian Monte Carlo (Neal 2011) with a fixed trajectory length.
+
+    Give a ``model`` (run as written: constrained sites are sampled in unconstrained space with
+    the Jacobian in the potential) or a ``potential_fn`` over a dict of unconstrained values (then
+    pass ``init_params`` to :meth:`init` or ``MCMC.run``).
+
+    ``dense_mass``: ``False`` (diagonal), ``True`` (one dense matrix) or a list of site-name
+    tuples, each a dense block (the remaining sites get a diagonal block).
+
+    >>> HMC(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum(), num_steps=5).num_steps
+    5
+    """
+
+    _name = "HMC"
+
+    def __init__(self, model: Callable | None = None, potential_fn: Callable | None = None, *,
+                 step_size: float = 1.0, trajectory_length: float = 2 * math.pi,
+                 num_steps: int | None = None, adapt_step_size: bool = True,
+                 adapt_mass_matrix: bool = True, dense_mass: bool | list = False,
+                 target_accept_prob: float = 0.8, max_delta_energy: float = 1000.0,
+                 init_strategy: Any = None, regularize_mass_matrix: bool = True,
+                 find_heuristic_step_size: bool = True) -> None:
+        if (model is None) == (potential_fn is None):
+            raise ValueError(f"{self._name}: give exactly one of model= or potential_fn=")
+        if not 0.0 < target_accept_prob < 1.0:
+            raise ValueError(f"{self._name}: target_accept_prob must be in (0, 1), "
+                             f"got {target_accept_prob}")
+        if step_size <= 0:
+            raise ValueError(f"{self._name}: step_size must be positive, got {step_size}")
+        self.model = model
+        self.potential_fn = potential_fn
+        self.step_size = float(step_size)
+        self.trajectory_length = float(trajectory_length)
+        self.num_steps = None if num_steps is None else int(num_steps)
+        self.adapt_step_size = adapt_step_size
+        self.adapt_mass_matrix = adapt_mass_matrix
+        self.dense_mass = dense_mass
+        self.target_accept_prob = float(target_accept_prob)
+        self.max_delta_energy = float(max_delta_energy)
+        self.init_strategy = init_strategy
+        self.regularize_mass_matrix = regularize_mass_matrix
+        self.find_heuristic_step_size = find_heuristic_step_size
+        self._postprocess: Callable | None = None
+        self._potential: Callable | None = None
+
+    # ----------------------------------------------------------------- public helpers
+    @property
+    def sample_field(self) -> str:
+        """Name of the state field holding the draws (``"z"``)."""
+        return "z"
+
+    def postprocess_fn(self, model_args: tuple = (), model_kwargs: dict | None = None
+                       ) -> Callable | None:
+        """Map from unconstrained draws to constrained values and deterministic sites
+        (``None`` for a user ``potential_fn``)."""
+        return self._postprocess
+
+    # ----------------------------------------------------------------- setup
+    def _mass_spec(self, layout: FlatLayout) -> MassSpec:
+        dm = self.dense_mass
+        if dm is True or dm is False:
+            return MassSpec([(0, layout.size, bool(dm))])
+        blocks, used = [], 0
+        for group in dm:
+            group = (group,) if isinstance(group, str) else tuple(group)
+            size = sum(layout.sizes[layout.keys.index(k)] for k in group)
+            blocks.append((used, used + size, True))
+            used += size
+        if used < layout.size:
+            blocks.append((used, layout.size, False))
+        return MassSpec(blocks)
+
+    def _block_order(self, keys: list[str]) -> list[str]:
+        dm = self.dense_mass
+        if dm is True or dm is False:
+            return []
+        order: list[str] = []
+        for group in dm:
+            group = (group,) if isinstance(group, str) else tuple(group)
+            for k in group:
+                if k in order:
+                    raise ValueError(f"dense_mass: site {k!r} appears in two blocks: {dm}")
+                order.append(k)
+        return order
+
+    def init(self, rng_key: Any, num_warmup: int, init_params: Any = None,
+             model_args: tuple = (), model_kwargs: dict | None = None, *,
+             num_chains: int | None = None) -> HMCState:
+        """Initial state. ``num_chains`` (vectorized chains): every leaf gets a leading axis.
+
+        >>> import polyro
+        >>> with polyro.backend("torch"):
+        ...     k = NUTS(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum())
+        ...     s = k.init(polyro.backends.current().key(0), 10, {"x": polyro.ops.zeros(2)})
+        >>> int(s.i)
+        0
+        """
+        be = backends.current()
+        xp = be.xp
+        if not be.SUPPORTS_AUTODIFF:
+            raise _no_autodiff(be, self._name)
+        model_kwargs = {} if model_kwargs is None else model_kwargs
+        if rng_key is None:
+            rng_key = be.key(0)
+        key_init, key_step, rng_key = be.split(rng_key, 3)
+        if self.model is not None:
+            params, pot, post = initialize_chains(
+                be, self.model, key_init, num_chains, model_args, model_kwargs,
+                self.init_strategy, need_grad=True)
+            if init_params is not None:
+                params = init_params
+            self._potential, self._postprocess = pot, post
+        else:
+            if init_params is None:
+                raise ValueError(f"{self._name}(potential_fn=...) needs init_params (a dict of "
+                                 "unconstrained values; with num_chains, a leading chain axis)")
+            params = init_params
+            self._potential, self._postprocess = self.potential_fn, None
+        params = be.tree_map(lambda v: be.asarray(v, dtype=be.float_dtype()), params)
+        self._batched = num_chains is not None
+        self._bshape = (int(num_chains),) if self._batched else ()
+        keys = sorted(params) if isinstance(params, dict) else []
+        self._layout = FlatLayout(params, order=self._block_order(keys),
+                                  batch_ndim=1 if self._batched else 0)
+        self._spec = self._mass_spec(self._layout)
+        self._vg = make_value_and_grad(be, self._potential, self._layout, self._batched)
+        self._num_warmup = int(num_warmup)
+        w0, ends, w1 = ad.warmup_schedule(self._num_warmup)
+        if not self.adapt_mass_matrix:
+            w0, ends, w1 = self._num_warmup, [], self._num_warmup
+        self._sched = (w0, ends, w1)
+
+        x = self._layout.ravel(params)
+        pe, g = self._vg(x)
+        _check_potential_init(xp, pe, g, self._layout)
+        dt = x.dtype
+        inv, fac = identity_mass(self._spec, self._bshape, dt, xp)
+        step = xp.full(self._bshape, self.step_size, dtype=dt)
+        if self.adapt_step_size and self.find_heuristic_step_size:
+            heur = lambda *a: self._heuristic_step(be, *a)  # noqa: E731
+            if getattr(be, "SUPPORTS_JIT", False):
+                heur = be.jit(heur)
+            step = heur(x, pe, g, inv, fac, step, key_step)
+        adapt = AdaptState(step, inv, fac, ad.da_init(step, xp),
+                           ad.welford_init(self._spec, self._bshape, dt, xp))
+        zf = xp.zeros(self._bshape, dtype=dt)
+        return HMCState(
+            i=xp.asarray(0, dtype=int_dtype(xp)), z=self._layout.unravel(x), potential_energy=pe,
+            z_grad=self._layout.unravel(g), energy=pe, num_steps=xp.zeros(self._bshape,
+                                                                          dtype=int_dtype(xp)),
+            accept_prob=zf, mean_accept_prob=zf, diverging=xp.zeros(self._bshape, dtype=xp.bool),
+            adapt_state=adapt, rng_key=rng_key,
+        )
+
+    # ----------------------------------------------------------------- pieces
+    def _heuristic_step(self, be: Any, x: Any, pe: Any, g: Any, inv: tuple, fac: tuple,
+                        step: Any, key: Any) -> Any:
+        xp = be.xp
+        spec, vg = self._spec, self._vg
+        _, u = draw_uniforms(be, key, tuple(x.shape[:-1]), x.shape[-1], x.dtype)
+        r = sample_momentum(spec, fac, be.ndtri(u), xp)
+        e0 = pe + kinetic_energy(spec, inv, r, xp)
+
+        def delta_fn(s: Any) -> Any:
+            _, r1, pe1, _ = leapfrog(vg, spec, inv, x, r, g, s[..., None], xp)
+            d = e0 - (pe1 + kinetic_energy(spec, inv, r1, xp))
+            return xp.where(xp.isfinite(d), d, xp.full_like(d, -float("inf")))
+
+        return ad.find_reasonable_step_size(be, delta_fn, step, self._batched)
+
+    def _random_size(self, dim: int) -> int:
+        return dim + 1
+
+    def _transition(self, be: Any, x: Any, pe: Any, g: Any, a: AdaptState, uu: Any) -> tuple:
+        """Fixed-length HMC trajectory + Metropolis correction.
+
+        Returns ``(x, pe, g, energy, accept_prob, num_steps, diverging)``.
+        """
+        xp = be.xp
+        spec, vg, inv = self._spec, self._vg, a.inverse_mass_matrix
+        D = x.shape[-1]
+        eps_n = be.ndtri(uu[..., :D])
+        r0 = sample_momentum(spec, a.mass_factor, eps_n, xp)
+        e0 = pe + kinetic_energy(spec, inv, r0, xp)
+        step = a.step_size
+        if self.num_steps is not None:
+            n_steps = xp.full(self._bshape, self.num_steps, dtype=int_dtype(xp))
+        else:
+            n = xp.ceil(self.trajectory_length / step)
+            n_steps = xp.astype(xp.clip(n, 1.0, 1000.0), int_dtype(xp))
+        step_e = step[..., None]
+        false = xp.zeros(self._bshape, dtype=xp.bool)
+
+        def cond(s: Any) -> Any:
+            return (s[0] < n_steps) & (~s[5])
+
+        def body(s: Any) -> Any:
+            k, x1, r1, pe1, g1, _ = s
+            x1, r1, pe1, g1 = leapfrog(vg, spec, inv, x1, r1, g1, step_e, xp)
+            e1 = pe1 + kinetic_energy(spec, inv, r1, xp)
+            d = e1 - e0
+            div = ~(d <= self.max_delta_energy)
+            return k + 1, x1, r1, pe1, g1, div
+
+        init = (xp.zeros(self._bshape, dtype=int_dtype(xp)), x, r0, pe, g, false)
+        k, x1, r1, pe1, g1, div = masked_while(be, cond, body, init, self._batched)
+        e1 = pe1 + kinetic_energy(spec, inv, r1, xp)
+        delta = e1 - e0
+        delta = xp.where(xp.isfinite(delta), delta, xp.full_like(delta, float("inf")))
+        div = div | (delta > self.max_delta_energy)
+        acc_prob = xp.exp(xp.minimum(-delta, xp.zeros_like(delta)))
+        u = uu[..., D]
+        accept = (u < acc_prob) & (~div)
+        x_n, pe_n, g_n = select(accept, (x1, pe1, g1), (x, pe, g), xp)
+        energy = xp.where(accept, e1, e0)
+        return x_n, pe_n, g_n, energy, acc_prob, k, div
+
+    def _adapt(self, be: Any, a: AdaptState, x: Any, pe: Any, g: Any, acc: Any, i: Any,
+               key: Any) -> AdaptState:
+        xp = be.xp
+        w0, ends, w1 = self._sched
+        W = self._num_warmup
+        da = a.da
+        step = a.step_size
+        if self.adapt_step_size:
+            da = ad.da_update(da, acc, self.target_accept_prob, xp)
+            step = xp.exp(da.log_step)
+            step = xp.where(i + 1 == W, xp.exp(da.log_step_avg), step)
+        a = a._replace(step_size=step, da=da)
+        if not ends:
+            return a
+        in_slow = (i >= w0) & (i < w1)
+        wf = ad.welford_update(a.welford, self._spec, x, xp)
+        wf = select(in_slow, wf, a.welford, xp)
+        a = a._replace(welford=wf)
+        ends_arr = xp.asarray(ends, dtype=int_dtype(xp))
+        at_end = xp.any(ends_arr == i + 1)
+
+        def end_window(op: Any) -> AdaptState:
+            s, x_, pe_, g_, k_ = op
+            inv = ad.welford_covariance(s.welford, self._spec, xp, self.regularize_mass_matrix)
+            fac = momentum_factor(self._spec, inv, be)
+            stp = s.step_size
+            if self.adapt_step_size and self.find_heuristic_step_size:
+                stp = self._heuristic_step(be, x_, pe_, g_, inv, fac, stp, be.fold_in(k_, 7))
+            dt = x_.dtype
+            return AdaptState(stp, inv, fac,
+                              ad.da_init(stp, xp) if self.adapt_step_size else s.da,
+                              ad.welford_init(self._spec, self._bshape, dt, xp))
+
+        def keep(op: Any) -> AdaptState:
+            return op[0]
+
+        return be.cond(at_end, end_window, keep, (a, x, pe, g, key))
+
+    # ----------------------------------------------------------------- sample
+    def sample(self, state: HMCState, model_args: tuple = (), model_kwargs: dict | None = None
+               ) -> HMCState:
+        """One transition (with adaptation while ``state.i < num_warmup``).
+
+        The model arguments were bound at :meth:`init`; the ones given here are not re-read.
+        """
+        be = backends.current()
+        xp = be.xp
+        lay = self._layout
+        x = lay.ravel(state.z)
+        g = lay.ravel(state.z_grad)
+        key_next, u = draw_uniforms(be, state.rng_key, self._bshape,
+                                    self._random_size(x.shape[-1]), x.dtype)
+        a = state.adapt_state
+        x, pe, g, energy, acc, n_steps, div = self._transition(
+            be, x, state.potential_energy, g, a, u)
+        i = state.i
+        if self._num_warmup > 0:
+            a = be.cond(i < self._num_warmup,
+                        lambda op: self._adapt(be, *op), lambda op: op[0],
+                        (a, x, pe, g, acc, i, key_next))
+        W = self._num_warmup
+        n_mean = xp.astype(xp.where(i < W, i + 1, i - W + 1), acc.dtype)
+        mean_acc = state.mean_accept_prob + (acc - state.mean_accept_prob) / n_mean
+        mean_acc = xp.where(i == W, acc, mean_acc)
+        return HMCState(i + 1, lay.unravel(x), pe, lay.unravel(g), energy,
+                        xp.astype(n_steps, int_dtype(xp)), acc, mean_acc, div, a, key_next)

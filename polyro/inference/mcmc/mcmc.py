@@ -1,0 +1,394 @@
+"""The MCMC driver: runs a functional kernel for warmup + sampling over one or many chains.
+
+* ``chain_method="sequential"``: chains one after the other.
+* ``"vectorized"``: all chains as one batched computation (every state leaf gets a leading chain
+  axis; the potential is evaluated with ``vmap``), on torch as well as on JAX.
+* ``"parallel"``: one device per chain where the backend offers ``pmap``; elsewhere it falls back
+  to sequential with a warning.
+
+On a backend with ``SUPPORTS_JIT`` the loop over iterations is compiled with ``be.jit`` around
+``be.fori_loop`` (draws collected in preallocated buffers, a few chunks per run); elsewhere it is
+a plain Python loop. A ``KeyboardInterrupt`` during :meth:`MCMC.run` keeps the draws collected
+so far (with a warning) and ``last_state`` to continue from.
+
+>>> import polyro
+>>> from polyro.inference.mcmc import MCMC, RandomWalkMetropolis
+>>> k = RandomWalkMetropolis(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum())
+>>> m = MCMC(k, num_warmup=50, num_samples=100, progress_bar=False)
+>>> m.run(polyro.backends.current().key(0), init_params={"x": polyro.backends.current().asarray([0.0])})
+>>> m.get_samples()["x"].shape
+(100, 1)
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from polyro import backends
+
+__all__ = ["MCMC"]
+
+_EXTRA = ("diverging", "accept_prob", "num_steps", "potential_energy", "step_size", "energy",
+          "mean_accept_prob")
+
+
+def _extra_of(state: Any) -> dict[str, Any]:
+    out = {}
+    for name in _EXTRA:
+        if name == "step_size":
+            a = getattr(state, "adapt_state", None)
+            v = getattr(a, "step_size", None) if a is not None else getattr(state, "step_size",
+                                                                               None)
+        else:
+            v = getattr(state, name, None)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+class MCMC:
+    """Run ``kernel`` for ``num_warmup`` + ``num_samples`` iterations on ``num_chains`` chains.
+
+    >>> MCMC(None, num_warmup=1, num_samples=1).num_chains
+    1
+    """
+
+    def __init__(self, kernel: Any, *, num_warmup: int, num_samples: int, num_chains: int = 1,
+                 chain_method: str = "sequential", thinning: int = 1, progress_bar: bool = True,
+                 chunk_size: int | None = None) -> None:
+        if chain_method not in ("sequential", "vectorized", "parallel"):
+            raise ValueError(f"MCMC: chain_method must be 'sequential', 'vectorized' or "
+                             f"'parallel', got {chain_method!r}")
+        if num_warmup < 0 or num_samples < 0 or num_chains < 1 or thinning < 1:
+            raise ValueError(f"MCMC: need num_warmup >= 0, num_samples >= 0, num_chains >= 1, "
+                             f"thinning >= 1; got {num_warmup}, {num_samples}, {num_chains}, "
+                             f"{thinning}")
+        self.kernel = kernel
+        self.num_warmup = int(num_warmup)
+        self.num_samples = int(num_samples)
+        self.num_chains = int(num_chains)
+        self.chain_method = chain_method
+        self.thinning = int(thinning)
+        self.progress_bar = progress_bar
+        self.chunk_size = chunk_size
+        self.last_state: Any = None
+        self.post_warmup_state: Any = None
+        self._samples: dict[str, Any] | None = None  # site -> (chains, draws, ...)
+        self._extra: dict[str, Any] = {}
+        self._args: tuple = ()
+        self._kwargs: dict = {}
+        self._compiled: dict = {}
+
+    # --------------------------------------------------------------- running one state
+    def _loop_python(self, be: Any, state: Any, n_iter: int, start_i: int, W: int,
+                     label: str) -> tuple[Any, list, list, bool]:
+        field = self.kernel.sample_field
+        zs, extras = [], []
+        interrupted = False
+        bar = _progress(self.progress_bar, n_iter, label)
+        try:
+            for it in range(n_iter):
+                state = self.kernel.sample(state, self._args, self._kwargs)
+                i = start_i + it  # 0-based index of this iteration
+                if i >= W and (i - W) % self.thinning == 0:
+                    zs.append(getattr(state, field))
+                    extras.append(_extra_of(state))
+                if bar is not None:
+                    bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
+        return state, zs, extras, interrupted
+
+    def _loop_jit(self, be: Any, state: Any, n_iter: int, start_i: int, W: int,
+                  label: str) -> tuple[Any, list, list, bool]:
+        xp = be.xp
+        field = self.kernel.sample_field
+        L = self.chunk_size or max(1, min(n_iter, max(200, (n_iter + 9) // 10)))
+        key = (id(self.kernel), L)
+        run_chunk = self._compiled.get(key)
+        if run_chunk is None:
+            kernel, args, kwargs = self.kernel, self._args, self._kwargs
+
+            def chunk(st: Any, n: Any) -> Any:
+                z0 = getattr(st, field)
+                e0 = _extra_of(st)
+                bufz = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), z0)
+                bufe = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), e0)
+
+                def body(j: Any, carry: Any) -> Any:
+                    s, bz, bx = carry
+                    s = kernel.sample(s, args, kwargs)
+                    bz = be.tree_map(lambda b, v: be.index_update(b, j, v), bz,
+                                     getattr(s, field))
+                    bx = be.tree_map(lambda b, v: be.index_update(b, j, v), bx, _extra_of(s))
+                    return s, bz, bx
+
+                return be.fori_loop(0, n, body, (st, bufz, bufe))
+
+            run_chunk = be.jit(chunk)
+            self._compiled[key] = run_chunk
+        zs, extras = [], []
+        interrupted = False
+        bar = _progress(self.progress_bar, n_iter, label)
+        done = 0
+        try:
+            while done < n_iter:
+                n = min(L, n_iter - done)
+                state, bz, bx = run_chunk(state, xp.asarray(n, dtype=xp.int32))
+                bz_np = be.tree_map(be.to_numpy, bz)
+                bx_np = {k: be.to_numpy(v) for k, v in bx.items()}
+                for j in range(n):
+                    i = start_i + done + j
+                    if i >= W and (i - W) % self.thinning == 0:
+                        zs.append(_index_tree(bz_np, j))
+                        extras.append({k: v[j] for k, v in bx_np.items()})
+                done += n
+                if bar is not None:
+                    bar.update(n)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
+        return state, zs, extras, interrupted
+
+    def _run_state(self, be: Any, state: Any, label: str) -> tuple[Any, list, list, bool]:
+        start_i = int(be.to_numpy(state.i))
+        W = self.num_warmup
+        total = max(0, W + self.num_samples - start_i) if start_i < W else self.num_samples
+        W_eff = W if start_i < W else start_i
+        use_jit = getattr(be, "SUPPORTS_JIT", False) and getattr(self.kernel, "_jittable", True)
+        loop = self._loop_jit if use_jit else self._loop_python
+        return loop(be, state, total, start_i, W_eff, label)
+
+    # --------------------------------------------------------------- public
+    def run(self, rng_key: Any, *args: Any, init_params: Any = None, **kwargs: Any) -> None:
+        """Run warmup (unless ``post_warmup_state`` is set) and sampling.
+
+        With ``post_warmup_state`` (e.g. ``mcmc.post_warmup_state = mcmc.last_state``) the run
+        continues from that state, with its own random key, and collects ``num_samples`` new
+        draws: a resumed run equals an uninterrupted one.
+        """
+        be = backends.current()
+        self._args, self._kwargs = args, kwargs
+        self._compiled = {}
+        C = self.num_chains
+        if rng_key is None:
+            rng_key = be.key(0)
+        method = self.chain_method
+        if method == "parallel":
+            warnings.warn("chain_method='parallel' is not available on the "
+                          f"{be.NAME!r} backend adapter (no pmap); running the chains "
+                          "sequentially", stacklevel=2)
+            method = "sequential"
+        if getattr(self.kernel, "is_ensemble", False):
+            method = "ensemble"
+        self._method = method
+        if self.post_warmup_state is not None:
+            start = self.post_warmup_state
+            states = start if isinstance(start, list) else [start]
+            self._ensure_kernel_ready(be, rng_key, init_params, states[0])
+        else:
+            states = None
+        results, interrupted = [], False
+        if method in ("vectorized", "ensemble"):
+            if states is None:
+                nc = C if method == "vectorized" else None
+                st = self.kernel.init(rng_key, self.num_warmup, init_params, args, kwargs,
+                                      num_chains=nc)
+            else:
+                st = states[0]
+            st, zs, ex, interrupted = self._run_state(be, st, "vectorized chains")
+            last = st
+            results.append((zs, ex))
+        else:
+            keys = be.split(rng_key, C) if C > 1 else [rng_key]
+            last = []
+            for c in range(C):
+                if states is None:
+                    ip = init_params
+                    if ip is not None and C > 1:
+                        ip = be.tree_map(lambda v, c=c: v[c], ip)
+                    st = self.kernel.init(keys[c], self.num_warmup, ip, args, kwargs)
+                else:
+                    st = states[c]
+                st, zs, ex, intr = self._run_state(be, st, f"chain {c + 1}/{C}")
+                last.append(st)
+                results.append((zs, ex))
+                if intr:
+                    interrupted = True
+                    break
+            last = last[0] if C == 1 else last
+        self.last_state = last
+        self._collect(be, results, method)
+        if interrupted:
+            warnings.warn("MCMC.run interrupted (KeyboardInterrupt): keeping the draws collected "
+                          "so far; continue with mcmc.post_warmup_state = mcmc.last_state",
+                          stacklevel=2)
+
+    def _ensure_kernel_ready(self, be: Any, key: Any, init_params: Any, state: Any) -> None:
+        # a kernel loaded in a fresh process has no potential yet: re-initialize it (cheap)
+        if getattr(self.kernel, "_layout", None) is not None:
+            return
+        field = self.kernel.sample_field
+        z = getattr(state, field)
+        nc = self.num_chains if self.chain_method == "vectorized" else None
+        if getattr(self.kernel, "is_ensemble", False):
+            nc = None
+        self.kernel.init(key, self.num_warmup, z if self.kernel.model is None else z, self._args,
+                         self._kwargs, num_chains=nc)
+
+    def _collect(self, be: Any, results: list, method: str) -> None:
+        post = self.kernel.postprocess_fn(self._args, self._kwargs)
+        chains_z, chains_e = [], []
+        for zs, ex in results:
+            if not zs:
+                chains_z.append(None)
+                chains_e.append({})
+                continue
+            stacked = {k: np.stack([np.asarray(be.to_numpy(z[k])) for z in zs])
+                       for k in _keys(zs[0])} if isinstance(zs[0], dict) else \
+                {"_z": np.stack([np.asarray(be.to_numpy(z)) for z in zs])}
+            chains_z.append(stacked)
+            chains_e.append({k: np.stack([np.asarray(be.to_numpy(e[k])) for e in ex])
+                             for k in ex[0]})
+        if all(z is None for z in chains_z):
+            self._samples, self._extra = {}, {}
+            return
+        if method in ("vectorized", "ensemble"):
+            # draws x chains x ... -> chains x draws x ...
+            z = {k: np.swapaxes(v, 0, 1) for k, v in chains_z[0].items()}
+            e = {k: np.swapaxes(v, 0, 1) if v.ndim > 1 else v[None] for k, v in
+                 chains_e[0].items()}
+        else:
+            n = min(len(next(iter(cz.values()))) for cz in chains_z if cz is not None)
+            good = [cz for cz in chains_z if cz is not None]
+            z = {k: np.stack([cz[k][:n] for cz in good]) for k in good[0]}
+            ge = [ce for ce in chains_e if ce]
+            e = {k: np.stack([ce[k][:n] for ce in ge]) for k in ge[0]}
+        if post is not None:
+            z = self._postprocess(be, post, z)
+        self._samples = z
+        self._extra = e
+
+    def _postprocess(self, be: Any, post: Callable, z: dict[str, np.ndarray]) -> dict:
+        lead = next(iter(z.values())).shape[:2]
+        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in z.items()}
+        n = next(iter(flat.values())).shape[0]
+        arrays = {k: be.asarray(v) for k, v in flat.items()}
+        out = None
+        if getattr(be, "SUPPORTS_VMAP", False):
+            try:
+                fn = be.vmap(post)
+                if getattr(be, "SUPPORTS_JIT", False):
+                    fn = be.jit(fn)
+                res = fn(arrays)
+                out = {k: be.to_numpy(v) for k, v in res.items()}
+            except Exception:  # noqa: BLE001 - fall back to one draw at a time
+                out = None
+        if out is None:
+            rows = [post({k: v[j] for k, v in arrays.items()}) for j in range(n)]
+            out = {k: np.stack([np.asarray(be.to_numpy(r[k])) for r in rows]) for k in rows[0]}
+        return {k: np.asarray(v).reshape(lead + np.asarray(v).shape[1:]) for k, v in out.items()}
+
+    def get_samples(self, group_by_chain: bool = False) -> dict[str, Any]:
+        """Draws per site: ``(chains * draws, ...)`` or ``(chains, draws, ...)`` with
+        ``group_by_chain=True``, as arrays of the active backend."""
+        if self._samples is None:
+            raise RuntimeError("MCMC.get_samples: call mcmc.run(...) first")
+        be = backends.current()
+        out = {}
+        for k, v in self._samples.items():
+            v = v if group_by_chain else v.reshape((-1,) + v.shape[2:])
+            out[k] = be.asarray(v)
+        return out
+
+    def get_extra_fields(self, group_by_chain: bool = False) -> dict[str, Any]:
+        """Per-draw ``diverging``, ``accept_prob``, ``num_steps``, ``potential_energy``,
+        ``step_size``, ``energy``, ``mean_accept_prob`` (numpy arrays)."""
+        if self._samples is None:
+            raise RuntimeError("MCMC.get_extra_fields: call mcmc.run(...) first")
+        return {k: (v if group_by_chain else v.reshape((-1,) + v.shape[2:]))
+                for k, v in self._extra.items()}
+
+    def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = False) -> None:
+        """Print mean, sd, median, quantiles, n_eff (bulk), r_hat per site and the divergences."""
+        from polyro.inference.diagnostics import print_summary
+
+        samples = dict(self._samples or {})
+        print_summary(samples, prob=prob, group_by_chain=True)
+        if "diverging" in self._extra:
+            print(f"Number of divergences: {int(np.sum(self._extra['diverging']))}")
+
+    # --------------------------------------------------------------- persistence
+    def save_state(self, path: str) -> None:
+        """Pickle ``last_state`` (numpy arrays) to ``path``; continue with :meth:`load_state`."""
+        be = backends.current()
+        st = self.last_state
+        sts = st if isinstance(st, list) else [st]
+        payload = {"list": isinstance(st, list),
+                   "states": [_tree_np(be, s) for s in sts]}
+        with open(path, "wb") as f:
+            pickle.dump(payload, f)
+
+    def load_state(self, path: str) -> Any:
+        """Load a state saved by :meth:`save_state` into ``post_warmup_state`` (and return it)."""
+        be = backends.current()
+        with open(path, "rb") as f:
+            payload = pickle.load(f)
+        sts = [_tree_from_np(be, s) for s in payload["states"]]
+        self.post_warmup_state = sts if payload["list"] else sts[0]
+        return self.post_warmup_state
+
+
+def _keys(d: dict) -> list:
+    return list(d.keys())
+
+
+def _index_tree(tree: Any, j: int) -> Any:
+    if isinstance(tree, dict):
+        return {k: _index_tree(v, j) for k, v in tree.items()}
+    return tree[j]
+
+
+def _tree_np(be: Any, s: Any) -> Any:
+    if isinstance(s, tuple) and hasattr(s, "_fields"):
+        return (type(s), [_tree_np(be, v) for v in s])
+    if isinstance(s, dict):
+        return {k: _tree_np(be, v) for k, v in s.items()}
+    if isinstance(s, (tuple, list)):
+        return type(s)(_tree_np(be, v) for v in s)
+    if s is None:
+        return None
+    return np.asarray(be.to_numpy(s))
+
+
+def _tree_from_np(be: Any, s: Any) -> Any:
+    if isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], type) and \
+            hasattr(s[0], "_fields"):
+        return s[0](*[_tree_from_np(be, v) for v in s[1]])
+    if isinstance(s, dict):
+        return {k: _tree_from_np(be, v) for k, v in s.items()}
+    if isinstance(s, (tuple, list)):
+        return type(s)(_tree_from_np(be, v) for v in s)
+    if s is None:
+        return None
+    return be.asarray(s)
+
+
+def _progress(enabled: bool, total: int, label: str) -> Any:
+    if not enabled or total <= 0:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, desc=label, leave=False)

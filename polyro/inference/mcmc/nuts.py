@@ -1,0 +1,45 @@
+"""The No-U-Turn Sampler (Hoffman & Gelman 2014; multinomial variant as in Stan).
+
+Same warmup, state and interface as :class:`~polyro.inference.mcmc.hmc.HMC`; the trajectory is
+built by :func:`~polyro.inference.mcmc.nuts_tree.nuts_transition` without recursion.
+
+>>> NUTS(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum()).max_tree_depth
+10
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .hmc import HMC, AdaptState
+from .nuts_tree import nuts_transition, random_size
+
+__all__ = ["NUTS"]
+
+
+class NUTS(HMC):
+    """No-U-Turn Sampler. ``max_tree_depth`` bounds a trajectory to ``2^max_tree_depth - 1`` steps.
+
+    >>> k = NUTS(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum(), max_tree_depth=8)
+    >>> k.max_tree_depth, k.target_accept_prob
+    (8, 0.8)
+    """
+
+    _name = "NUTS"
+
+    def __init__(self, model: Callable | None = None, potential_fn: Callable | None = None, *,
+                 max_tree_depth: int = 10, **kwargs: Any) -> None:
+        super().__init__(model, potential_fn, **kwargs)
+        if not 1 <= int(max_tree_depth) <= 20:
+            raise ValueError(f"NUTS: max_tree_depth must be in [1, 20], got {max_tree_depth}")
+        self.max_tree_depth = int(max_tree_depth)
+
+    def _random_size(self, dim: int) -> int:
+        return random_size(dim, self.max_tree_depth)
+
+    def _transition(self, be: Any, x: Any, pe: Any, g: Any, a: AdaptState, u: Any) -> tuple:
+        res = nuts_transition(be, self._vg, self._spec, a.inverse_mass_matrix, a.mass_factor,
+                              x, pe, g, a.step_size, u, self.max_tree_depth,
+                              self.max_delta_energy, self._batched)
+        return res.x, res.pe, res.grad, res.energy, res.accept_prob, res.num_steps, res.diverging

@@ -1,0 +1,239 @@
+"""Recursion-free NUTS trajectory (multinomial sampling, generalized U-turn, max tree depth).
+
+The tree doubles ``max_tree_depth`` times at most. Each doubling builds a subtree of ``2^d``
+leapfrog steps in a random direction with a *flat* loop (no recursion): the U-turn criterion of
+every balanced sub-subtree is checked from a fixed-shape stack of checkpoints (momentum and
+running momentum sum at the leftmost leaf of each open sub-subtree). For leaf ``n`` (counted from
+0 inside the subtree) the stack slot is ``popcount(n)``; an even leaf stores a checkpoint, and an
+odd leaf closes the sub-subtrees of sizes ``2, 4, ..., 2^t`` (``t`` = trailing ones of ``n``),
+whose checkpoints are the slots ``popcount(n) - t .. popcount(n) - 1``.
+
+All random numbers of one transition are drawn up front (momentum, directions, one uniform per
+doubling and one per leaf), so the inner loop makes exactly one potential-and-gradient call per
+leapfrog step and no key splitting. Everything is written with ``where`` selects and
+``while_loop``, so it compiles under ``jit`` and serves a batch of chains (``batched=True``: every
+per-chain scalar has a leading chain axis) as well as one chain.
+
+>>> _popcount_ref(11), _trailing_ones_ref(11)
+(3, 2)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .integrator import MassSpec, kinetic_energy, leapfrog, sample_momentum, velocity
+from .util import int_dtype, make_branch, make_select, masked_while, select
+
+__all__ = ["nuts_transition", "NUTSResult", "random_size"]
+
+
+def _popcount_ref(n: int) -> int:
+    return bin(n).count("1")
+
+
+def _trailing_ones_ref(n: int) -> int:
+    return _popcount_ref(n ^ (n + 1)) - 1
+
+
+class NUTSResult(NamedTuple):
+    """Outcome of one NUTS transition."""
+
+    x: Any
+    pe: Any
+    grad: Any
+    energy: Any
+    accept_prob: Any
+    num_steps: Any
+    diverging: Any
+    depth: Any
+
+
+class _Tree(NamedTuple):
+    xl: Any
+    rl: Any
+    gl: Any
+    xr: Any
+    rr: Any
+    gr: Any
+    xp: Any
+    pep: Any
+    gp: Any
+    ep: Any
+    w: Any
+    rsum: Any
+    depth: Any
+    turning: Any
+    diverging: Any
+    sum_acc: Any
+    n_steps: Any
+
+
+class _Sub(NamedTuple):
+    x: Any
+    r: Any
+    g: Any
+    xp: Any
+    pep: Any
+    gp: Any
+    ep: Any
+    w: Any
+    rsum: Any
+    ck_r: Any
+    ck_s: Any
+    n: Any
+    turning: Any
+    diverging: Any
+    sum_acc: Any
+
+
+@functools.lru_cache(maxsize=8)
+def _checkpoint_tables(max_depth: int) -> tuple[Any, Any]:
+    """Per leaf index ``n`` of a subtree: the checkpoint slot it writes (even ``n``: slot
+    ``popcount(n)``) and the slots whose sub-subtrees end at ``n`` (odd ``n``)."""
+    import numpy as np
+
+    n_max = 2 ** max(max_depth - 1, 0)
+    write = np.zeros((n_max, max_depth), dtype=bool)
+    check = np.zeros((n_max, max_depth), dtype=bool)
+    for n in range(n_max):
+        pc = _popcount_ref(n)
+        if n % 2 == 0:
+            write[n, pc] = True
+        t1 = _trailing_ones_ref(n)
+        check[n, pc - t1:pc] = True
+    return write, check
+
+
+def _gather(x: Any, idx: Any, xp: Any) -> Any:
+    """``x[..., idx]`` with one index per batch element."""
+    return xp.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
+
+
+def _gather_row(tab: Any, idx: Any, xp: Any) -> Any:
+    """``tab[idx]`` (rows of a table) for a scalar or batched integer ``idx``."""
+    if idx.ndim == 0:
+        return xp.take(tab, xp.reshape(idx, (1,)), axis=0)[0]
+    return xp.take(tab, idx, axis=0)
+
+
+def random_size(dim: int, max_depth: int) -> int:
+    """Number of uniforms one NUTS transition consumes."""
+    return dim + 2 * max_depth + 2 ** max_depth
+
+
+def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
+    return (xp.sum(v_left * rsum, axis=-1) <= 0) | (xp.sum(v_right * rsum, axis=-1) <= 0)
+
+
+def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
+                    x: Any, pe: Any, g: Any, step: Any, u: Any, max_depth: int,
+                    max_delta: float, batched: bool) -> NUTSResult:
+    """One NUTS transition from ``(x, pe, g)`` with per-chain step size ``step``.
+
+    Non-finite energies (a NaN or inf potential or gradient, or an exception turned into
+    ``+inf``) and energy errors above ``max_delta`` end the trajectory as divergent; such leaves
+    have zero weight and are never selected, so no NaN reaches the draws.
+    """
+    xp = be.xp
+    bshape = tuple(pe.shape)
+    dt = x.dtype
+    itype = int_dtype(xp)
+    D = x.shape[-1]
+    # all the randomness of the transition: momentum, directions, doubling and leaf uniforms
+    eps_n = be.ndtri(u[..., :D])
+    r0 = sample_momentum(spec, factor, eps_n, xp)
+    energy0 = pe + kinetic_energy(spec, inv_mass, r0, xp)
+    dirs = u[..., D:D + max_depth] < 0.5
+    log_u_top = xp.log(u[..., D + max_depth:D + 2 * max_depth])
+    log_u_leaf = xp.log(u[..., D + 2 * max_depth:])
+    write_np, check_np = _checkpoint_tables(max_depth)
+    write_tab, check_tab = xp.asarray(write_np), xp.asarray(check_np)
+    sel = make_select(be, batched)
+    branch = make_branch(be, batched)
+    neg_inf = xp.full(bshape, -float("inf"), dtype=dt)
+    zero_f = xp.zeros(bshape, dtype=dt)
+    zero_i = xp.zeros(bshape, dtype=itype)
+    false = xp.zeros(bshape, dtype=xp.bool)
+    ck_zero = xp.zeros(bshape + (max_depth, D), dtype=dt)
+    inf_f = float("inf")
+
+    def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
+        x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
+        step_e = xp.where(fwd, step, -step)[..., None]
+        n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
+        base = tree.n_steps
+
+        def cond(s: _Sub) -> Any:
+            return (s.n < n_leaves) & ~(s.turning | s.diverging)
+
+        def body(s: _Sub) -> _Sub:
+            x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
+            v1 = velocity(spec, inv_mass, r1, xp)
+            e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
+            delta = e1 - energy0
+            bad = ~xp.isfinite(delta)
+            delta = xp.where(bad, inf_f, delta)
+            lw = -delta
+            w_new = xp.logaddexp(s.w, lw)
+            take = (_gather(log_u_leaf, base + s.n, xp) < lw - w_new) & ~bad
+            xp_, pep, gp, ep = sel(take, (x1, pe1, g1, e1), (s.xp, s.pep, s.gp, s.ep))
+            rsum = s.rsum + r1
+            # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
+            # here, momentum sum before it); odd leaf: U-turn checks of the sub-subtrees ending
+            # here
+            odd = xp.bitwise_and(s.n, 1) == 1
+
+            def write(op: Any) -> Any:
+                ck_v, ck_s, _ = op
+                w = _gather_row(write_tab, s.n, xp)[..., None]
+                return (xp.where(w, v1[..., None, :], ck_v), xp.where(w, s.rsum[..., None, :], ck_s),
+                        false)
+
+            def check(op: Any) -> Any:
+                ck_v, ck_s, _ = op
+                sub_sum = rsum[..., None, :] - ck_s
+                turn = (xp.sum(ck_v * sub_sum, axis=-1) <= 0) | \
+                    (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
+                return ck_v, ck_s, xp.any(_gather_row(check_tab, s.n, xp) & turn, axis=-1)
+
+            ck_v, ck_s, turning = branch(odd, check, write, (s.ck_r, s.ck_s, false))
+            return _Sub(
+                x1, r1, g1, xp_, pep, gp, ep,
+                w_new, rsum, ck_v, ck_s, s.n + 1, turning, delta > max_delta,
+                s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)),
+            )
+
+        init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
+                    ck_zero, zero_i, false, false, zero_f)
+        return masked_while(be, cond, body, init, batched)
+
+    def tree_cond(t: _Tree) -> Any:
+        return (t.depth < max_depth) & (~t.turning) & (~t.diverging)
+
+    def tree_body(t: _Tree) -> _Tree:
+        fwd = _gather(dirs, t.depth, xp)
+        s = build_subtree(t, fwd)
+        valid = (~s.turning) & (~s.diverging)
+        accept = valid & (_gather(log_u_top, t.depth, xp) < s.w - t.w)
+        xl, rl, gl = sel(fwd, (t.xl, t.rl, t.gl), (s.x, s.r, s.g))
+        xr, rr, gr = sel(fwd, (s.x, s.r, s.g), (t.xr, t.rr, t.gr))
+        rsum = t.rsum + s.rsum
+        turning = _is_turning(velocity(spec, inv_mass, rl, xp),
+                              velocity(spec, inv_mass, rr, xp), rsum, xp)
+        return _Tree(
+            xl, rl, gl, xr, rr, gr,
+            *sel(accept, (s.xp, s.pep, s.gp, s.ep), (t.xp, t.pep, t.gp, t.ep)),
+            xp.logaddexp(t.w, s.w), rsum, t.depth + 1,
+            s.turning | (valid & turning), s.diverging,
+            t.sum_acc + s.sum_acc, t.n_steps + s.n,
+        )
+
+    init = _Tree(x, r0, g, x, r0, g, x, pe, g, energy0, zero_f, r0, zero_i, false, false,
+                 zero_f, zero_i)
+    t = masked_while(be, tree_cond, tree_body, init, batched)
+    n = t.n_steps
+    mean_acc = t.sum_acc / xp.maximum(xp.astype(n, dt), xp.ones_like(t.sum_acc))
+    return NUTSResult(t.xp, t.pep, t.gp, t.ep, mean_acc, n, t.diverging, t.depth)

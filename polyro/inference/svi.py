@@ -1,0 +1,392 @@
+"""Stochastic variational inference, written functionally once and run on torch and JAX.
+
+``svi.init(key, *args) -> SVIState``; ``svi.update(state, *args) -> (state, loss)``;
+``svi.evaluate(state, *args)``; ``svi.get_params(state)`` (constrained values);
+``svi.run(key, num_steps, *args)`` -> :class:`SVIRunResult`. On a backend with
+``SUPPORTS_JIT`` the update is compiled whole (``be.jit``) and ``run`` executes chunks of steps
+inside one compiled ``be.scan``. ``svi.step(*args)`` is the familiar stateful Pyro form, and
+``svi.save(path, state)`` / ``svi.load(path)`` store a state to a file so a run continues exactly.
+
+Parameters live in the state (unconstrained) and reach the model and guide through
+``handlers.substitute``.
+
+>>> import polyro
+>>> from polyro.inference import SVI, Trace_ELBO
+>>> from polyro.optim import Adam
+>>> def model():
+...     polyro.sample("x", polyro.distributions.Normal(0.0, 1.0))
+>>> def guide():
+...     polyro.sample("x", polyro.distributions.Normal(polyro.param("m", 0.0), 1.0))
+>>> svi = SVI(model, guide, Adam(0.1), Trace_ELBO())
+>>> try:                      # the numpy backend has no gradients
+...     svi.init(0)
+... except polyro.errors.AutodiffUnavailableError as e:
+...     print("torch" in str(e) and "jax" in str(e))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import polyro.backends as backends
+from polyro.errors import AutodiffUnavailableError, PolyroError
+from polyro.inference.elbo import util as eu
+
+__all__ = ["SVI", "SVIState", "SVIRunResult", "NonFiniteLossError"]
+
+
+class SVIState(NamedTuple):
+    """Inference state: optimizer state (unconstrained params inside), the PRNG key, and the
+    loss's own mutable state (e.g. TraceGraph_ELBO baselines; ``{}`` for most losses).
+
+    >>> SVIState(None, None, {}).loss_state
+    {}
+    """
+
+    optim_state: Any
+    rng_key: Any
+    loss_state: Any
+
+
+class SVIRunResult(NamedTuple):
+    """What :meth:`SVI.run` returns: constrained ``params``, the final ``state`` and ``losses``
+    (one per step, an array of the backend).
+
+    >>> SVIRunResult({}, None, []).params
+    {}
+    """
+
+    params: dict
+    state: SVIState
+    losses: Any
+
+
+class NonFiniteLossError(PolyroError, FloatingPointError):
+    """SVI met a NaN/inf loss. ``step`` is the failing step (0-based), ``sites`` the sites whose
+    log density was non-finite, ``last_state`` the last state with a finite loss, and
+    ``losses`` the finite losses collected before it.
+
+    >>> e = NonFiniteLossError("boom", step=3, sites=["x"], last_state=None, losses=[])
+    >>> e.step, e.sites
+    (3, ['x'])
+    """
+
+    def __init__(self, msg: str, *, step: int, sites: list, last_state: Any, losses: Any) -> None:
+        super().__init__(msg)
+        self.step, self.sites, self.last_state, self.losses = step, sites, last_state, losses
+
+
+def _as_key(be: Any, rng_key: Any) -> Any:
+    if rng_key is None:
+        rng_key = 0
+    if isinstance(rng_key, (int, np.integer)):
+        return be.key(int(rng_key))
+    return be.asarray(rng_key) if not be.is_array(rng_key) else rng_key
+
+
+def _require_autodiff(be: Any) -> None:
+    if not be.SUPPORTS_AUTODIFF:
+        raise AutodiffUnavailableError(
+            f"SVI needs gradients, which the {be.NAME!r} backend cannot compute; select a "
+            "backend with autodiff: polyro.set_backend('torch') or polyro.set_backend('jax')"
+        )
+
+
+class SVI:
+    """Stochastic variational inference.
+
+    Args:
+        model: the model (a Python callable using ``polyro.sample``/``param``/``plate``).
+        guide: the variational family (a callable, e.g. an autoguide).
+        optim: a polyro optimizer (``polyro.optim.Adam(1e-3)``) or ``from_native(...)``.
+        loss: an ELBO (``Trace_ELBO()``, ...).
+        **static_kwargs: keyword arguments given to model and guide at every call, fixed (not
+            traced under ``jit``): sizes, flags.
+
+    >>> svi = SVI(lambda: None, lambda: None, None, None)
+    >>> svi.rng_seed
+    0
+    """
+
+    def __init__(self, model: Callable, guide: Callable, optim: Any, loss: Any,
+                 **static_kwargs: Any) -> None:
+        self.model, self.guide, self.optim, self.loss = model, guide, optim, loss
+        self.static_kwargs = static_kwargs
+        self.constrain_fn: Callable[[dict], dict] | None = None
+        self._transforms: dict[str, Any] = {}
+        self._constraints: dict[str, Any] = {}
+        self._compiled: dict[tuple, Any] = {}
+        self.rng_seed = 0
+        self.state: SVIState | None = None
+
+    # ------------------------------------------------------------------ functional core
+    def init(self, rng_key: Any, *args: Any, init_params: dict | None = None,
+             **kwargs: Any) -> SVIState:
+        """Run guide and model once, collect their params, and build the initial state.
+
+        ``init_params`` (constrained values by site name) overrides initial parameter values.
+        """
+        be = backends.current()
+        _require_autodiff(be)
+        kw = {**self.static_kwargs, **kwargs}
+        key = _as_key(be, rng_key)
+        keys = be.split(key, 3)
+        rng_key, k_init = keys[0], keys[1]
+        params, transforms, self._constraints, traces = eu.collect_params(
+            k_init, self.model, self.guide, args, kw, init_params)
+        eu.validate_model_guide(*traces)
+        self._transforms = transforms
+        self.constrain_fn = lambda up: eu.constrain_params(up, self._transforms)
+        uparams = eu.unconstrain_params(params, transforms)
+        optim_state = self.optim.init(uparams)
+        loss_state = {}
+        if hasattr(self.loss, "init_state"):
+            loss_state = self.loss.init_state(keys[2], params, self.model, self.guide, *args, **kw)
+        return SVIState(optim_state, rng_key, loss_state)
+
+    def get_params(self, state: SVIState) -> dict:
+        """Constrained parameter values held by ``state`` (a dict by site name)."""
+        if self.constrain_fn is None:
+            raise RuntimeError("call svi.init(...) (or run/step) before get_params")
+        return self.constrain_fn(self.optim.get_params(state.optim_state))
+
+    def _update_impl(self, state: SVIState, args: tuple, kwargs: dict) -> tuple[SVIState, Any]:
+        be = backends.current()
+        keys = be.split(state.rng_key)
+        rng_key, sub = keys[0], keys[1]
+        kw = {**self.static_kwargs, **kwargs}
+
+        def loss_fn(uparams: dict) -> tuple[Any, Any]:
+            params = self.constrain_fn(uparams)
+            return eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
+                                state.loss_state)
+
+        uparams = self.optim.get_params(state.optim_state)
+        (loss, loss_state), grads = be.value_and_grad(loss_fn, has_aux=True)(uparams)
+        optim_state = self.optim.update(grads, state.optim_state)
+        return SVIState(optim_state, rng_key, loss_state), loss
+
+    def _stable_update_impl(self, state: SVIState, args: tuple, kwargs: dict):
+        be = backends.current()
+        new_state, loss = self._update_impl(state, args, kwargs)
+        ok = eu.all_finite([loss, self.optim.get_params(new_state.optim_state)])
+        xp = be.xp
+        merged_optim = be.tree_map(lambda a, b: xp.where(ok, a, b) if be.is_array(a) else a,
+                                   new_state.optim_state, state.optim_state)
+        merged_loss_state = be.tree_map(lambda a, b: xp.where(ok, a, b),
+                                        new_state.loss_state, state.loss_state)
+        return SVIState(merged_optim, new_state.rng_key, merged_loss_state), loss
+
+    def _compiled_fn(self, kind: str) -> Callable:
+        be = backends.current()
+        cache_key = (be.NAME, kind)
+        fn = self._compiled.get(cache_key)
+        if fn is None:
+            if kind == "update":
+                fn = self._update_impl
+            elif kind == "stable":
+                fn = self._stable_update_impl
+            else:  # "evaluate"
+                fn = self._evaluate_impl
+            if be.SUPPORTS_JIT:
+                fn = be.jit(fn)
+            self._compiled[cache_key] = fn
+        return fn
+
+    def update(self, state: SVIState, *args: Any, **kwargs: Any) -> tuple[SVIState, Any]:
+        """One optimization step: ``(new_state, loss)`` (loss before the step)."""
+        return self._compiled_fn("update")(state, args, kwargs)
+
+    def stable_update(self, state: SVIState, *args: Any, **kwargs: Any) -> tuple[SVIState, Any]:
+        """Like :meth:`update` but keeps ``state`` unchanged when the loss or new params are not
+        finite."""
+        return self._compiled_fn("stable")(state, args, kwargs)
+
+    def _evaluate_impl(self, state: SVIState, args: tuple, kwargs: dict) -> Any:
+        be = backends.current()
+        sub = be.split(state.rng_key)[1]
+        kw = {**self.static_kwargs, **kwargs}
+        params = self.get_params(state)
+        loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
+                               state.loss_state)
+        return be.stop_gradient(loss)
+
+    def evaluate(self, state: SVIState, *args: Any, **kwargs: Any) -> Any:
+        """The loss at ``state`` (with the key the next update would use), without stepping."""
+        return self._compiled_fn("evaluate")(state, args, kwargs)
+
+    # ------------------------------------------------------------------ run
+    def _chunk_fn(self, stable: bool) -> Callable:
+        """A compiled function doing ``n`` steps with ``be.scan`` (JIT backends only)."""
+        be = backends.current()
+        cache_key = (be.NAME, "chunk", stable)
+        fn = self._compiled.get(cache_key)
+        if fn is None:
+            step = self._stable_update_impl if stable else self._update_impl
+
+            def chunk(state, args, kwargs, length):
+                def body(carry, _):
+                    return step(carry, args, kwargs)
+                return be.scan(body, state, None, length=length)
+
+            fn = be.jit(chunk, static_argnums=(3,))
+            self._compiled[cache_key] = fn
+        return fn
+
+    def run(self, rng_key: Any, num_steps: int, *args: Any, progress_bar: bool = True,
+            stable_update: bool = False, init_state: SVIState | None = None,
+            init_params: dict | None = None, chunk_size: int | None = None,
+            **kwargs: Any) -> SVIRunResult:
+        """Run ``num_steps`` updates from ``init_state`` (or a fresh :meth:`init`).
+
+        On JIT backends the steps run in compiled chunks of ``chunk_size`` (default 100) steps;
+        the progress bar and the non-finite check advance per chunk.
+
+        A non-finite loss stops the run with :class:`NonFiniteLossError` naming the step and the
+        sites whose log density was not finite; ``err.last_state`` keeps the last finite state.
+        With ``stable_update=True`` non-finite steps are skipped instead.
+        """
+        be = backends.current()
+        _require_autodiff(be)
+        if num_steps < 1:
+            raise ValueError(f"num_steps must be at least 1, got {num_steps!r}")
+        if init_state is None:
+            state = self.init(rng_key, *args, init_params=init_params, **kwargs)
+        else:
+            state = init_state
+            if self.constrain_fn is None:  # a state loaded in a fresh SVI object
+                self.init(rng_key, *args, init_params=init_params, **kwargs)
+        pbar = _progress(num_steps, progress_bar)
+        losses: list = []
+        if be.SUPPORTS_JIT:
+            chunk = max(1, min(num_steps, chunk_size or 100))
+            fn = self._chunk_fn(stable_update)
+            done = 0
+            while done < num_steps:
+                n = min(chunk, num_steps - done)
+                new_state, chunk_losses = fn(state, args, kwargs, n)
+                chunk_np = np.asarray(be.to_numpy(chunk_losses))
+                if not stable_update and not np.all(np.isfinite(chunk_np)):
+                    bad = int(np.argmin(np.isfinite(chunk_np)))
+                    losses.extend(chunk_np[:bad].tolist())
+                    # replay the finite prefix step by step: identical keys, identical states
+                    upd = self._compiled_fn("update")
+                    for _ in range(bad):
+                        state, _ = upd(state, args, kwargs)
+                    self._raise_nonfinite(state, done + bad, losses, args, kwargs, pbar)
+                losses.extend(chunk_np.tolist())
+                state, done = new_state, done + n
+                _advance(pbar, n, chunk_np[-1])
+        else:
+            upd = self._compiled_fn("stable" if stable_update else "update")
+            for i in range(num_steps):
+                new_state, loss = upd(state, args, kwargs)
+                val = float(be.to_numpy(loss))
+                if not stable_update and not math.isfinite(val):
+                    self._raise_nonfinite(state, i, losses, args, kwargs, pbar)
+                losses.append(val)
+                state = new_state
+                _advance(pbar, 1, val)
+        if pbar is not None:
+            pbar.close()
+        self.state = state
+        losses_arr = be.asarray(np.asarray(losses, dtype=np.float64))
+        return SVIRunResult(self.get_params(state), state, losses_arr)
+
+    def _raise_nonfinite(self, state, step, losses, args, kwargs, pbar) -> None:
+        if pbar is not None:
+            pbar.close()
+        be = backends.current()
+        kw = {**self.static_kwargs, **kwargs}
+        sub = be.split(state.rng_key)[1]
+        sites = eu.find_nonfinite_sites(sub, self.get_params(state), self.model, self.guide,
+                                        args, kw)
+        self.state = state
+        where = (f"the log density of site(s) {sites} is not finite" if sites else
+                 "no single site's log density is non-finite (the parameters or gradients "
+                 "overflowed: try a smaller learning rate or gradient clipping)")
+        raise NonFiniteLossError(
+            f"SVI loss became non-finite at step {step}: {where}. The last finite state is kept "
+            "in err.last_state (and svi.state); resume with svi.run(..., init_state="
+            "err.last_state) after fixing the model, or pass stable_update=True to skip such "
+            "steps.",
+            step=step, sites=sites, last_state=state, losses=be.asarray(np.asarray(losses)),
+        )
+
+    # ------------------------------------------------------------------ stateful (Pyro style)
+    def step(self, *args: Any, **kwargs: Any) -> float:
+        """One update on the state kept inside this object (initialized on first call with
+        ``self.rng_seed``); returns the loss as a Python float.
+
+        The constrained parameters are also published to the param store, so Pyro-style code can
+        read them with ``polyro.param(name)`` afterwards.
+        """
+        if self.state is None:
+            be = backends.current()
+            _require_autodiff(be)
+            self.state = self.init(self.rng_seed, *args, **kwargs)
+        self.state, loss = self.update(self.state, *args, **kwargs)
+        be = backends.backend_of(loss)
+        val = float(be.to_numpy(loss))
+        eu.publish_params(self.get_params(self.state), self._constraints)
+        return val
+
+    def evaluate_loss(self, *args: Any, **kwargs: Any) -> float:
+        """Pyro's ``svi.evaluate_loss``: the loss at the object's state, without stepping."""
+        if self.state is None:
+            self.state = self.init(self.rng_seed, *args, **kwargs)
+        loss = self.evaluate(self.state, *args, **kwargs)
+        return float(backends.backend_of(loss).to_numpy(loss))
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str, state: SVIState | None = None) -> None:
+        """Write ``state`` (default: the object's) to ``path`` (a pickle of numpy leaves)."""
+        state = self.state if state is None else state
+        if state is None:
+            raise ValueError("nothing to save: pass a state or call svi.step/run first")
+        be = backends.current()
+        leaves, treedef = be.tree_flatten(state)
+        np_leaves = [np.asarray(be.to_numpy(x)) if be.is_array(x) else x for x in leaves]
+        payload = {"format": "polyro-svi-state-1",
+                   "tree": be.tree_unflatten(treedef, np_leaves)}
+        with open(path, "wb") as f:
+            pickle.dump(payload, f)
+
+    def load(self, path: str) -> SVIState:
+        """Read a state written by :meth:`save` into the active backend (also kept in
+        ``self.state``). Continuing from it gives the same numbers as never having stopped."""
+        with open(path, "rb") as f:
+            payload = pickle.load(f)
+        if not isinstance(payload, dict) or payload.get("format") != "polyro-svi-state-1":
+            raise ValueError(f"{path!r} is not a polyro SVI state file (written by SVI.save)")
+        be = backends.current()
+        def restore(x):
+            if not isinstance(x, np.ndarray):
+                return x
+            return be.xp.reshape(be.asarray(x, dtype=be.dtype(x.dtype.name)), x.shape)
+
+        state = be.tree_map(restore, payload["tree"])
+        self.state = state
+        return state
+
+
+def _progress(num_steps: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=num_steps, desc="SVI", leave=False)
+
+
+def _advance(pbar, n: int, loss: float) -> None:
+    if pbar is not None:
+        pbar.update(n)
+        pbar.set_postfix_str(f"loss={float(loss):.4g}", refresh=False)

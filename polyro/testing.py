@@ -1,0 +1,59 @@
+"""Test helpers for polyro and for libraries built on it: the one ``backend`` fixture.
+
+Use it from a ``conftest.py``::
+
+    from polyro.testing import backend, grad_backend  # noqa: F401
+
+``backend`` runs a test once per installed engine (numpy, torch, jax) inside
+``polyro.backend(name)`` with float64 as the default float dtype, and yields the adapter module
+(``be.asarray``, ``be.to_numpy``, ``be.key``...). ``grad_backend`` does the same over the engines
+with autodiff. This module imports pytest, so import it only from test code.
+
+>>> installed_backends()[0]
+'numpy'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+import polyro
+from polyro import backends
+
+__all__ = ["backend", "grad_backend", "installed_backends", "gradient_backends"]
+
+
+def installed_backends() -> list[str]:
+    """Names of the backends whose engine is installed, numpy first."""
+    return [n for n in ("numpy", "torch", "jax")
+            if importlib.util.find_spec(backends.BACKENDS[n][0]) is not None]
+
+
+def gradient_backends() -> list[str]:
+    """Installed backends that can differentiate (decided by the adapters' capability flag)."""
+    return [n for n in installed_backends() if backends.get(n).SUPPORTS_AUTODIFF]
+
+
+def _run_in(name: str):
+    be = backends.get(name)
+    previous = polyro.get_default_dtype()
+    polyro.set_default_dtype("float64")
+    try:
+        with polyro.backend(name):
+            yield be
+    finally:
+        polyro.set_default_dtype(previous)
+
+
+@pytest.fixture(params=installed_backends())
+def backend(request):
+    """Run the test on every installed backend (float64), yielding the adapter module."""
+    yield from _run_in(request.param)
+
+
+@pytest.fixture(params=gradient_backends())
+def grad_backend(request):
+    """Run the test on every installed backend with autodiff (float64)."""
+    yield from _run_in(request.param)

@@ -1,0 +1,375 @@
+"""Portable randomness: Threefry bits, keys and draws, identical across numpy, torch and JAX.
+
+Oracles: Random123's published known-answer vectors for Threefry-2x32-20; ``jax.random``
+(``PRNGKey``/``split``/``fold_in``/``bits``, x64 on) for the key and bit layout; floats built
+from those bits in numpy by the test itself; scipy/mpmath for the transforms. Cross-engine
+checks compare each backend with the numpy backend (a different engine).
+
+Measured bounds (stated in the assertions):
+* bits, keys, split, fold_in, uniform (any minval/maxval), bernoulli, categorical, poisson,
+  binomial, multinomial: exactly equal on all engines;
+* normal: each engine within 4 ulp of sqrt(2)*erfinv(u) (float32: scipy in float64; float64:
+  mpmath), and engines within 5 ulp of each other (float32 and float64);
+* exponential, gumbel, laplace, logistic, cauchy: engines within 2 ulp of each other, ulps taken
+  at max(|x|, 1) (the transforms cancel to ~0 at interior points, where the error is absolute);
+* gamma, beta, dirichlet (rejection + transforms): relative 2e-13 (float64), 5e-5 (float32)
+  (absolute: the smallest normal float, as XLA flushes subnormal results to zero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import polyro
+from polyro.backends import get
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+# Random123 kat_vectors, threefry2x32 20 rounds: (ctr0, ctr1, key0, key1) -> (out0, out1)
+KAT = [
+    ((0x00000000, 0x00000000, 0x00000000, 0x00000000), (0x6B200159, 0x99BA4EFE)),
+    ((0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xC4923A9C, 0x483DF7A0)),
+]
+SEEDS = [0, 1, 42, 2**31 - 1, 2**32 + 5, 2**63 - 1, -1, -(2**63), 987654321]
+SHAPES = [(), (1,), (2,), (7,), (3, 4), (2, 3, 5), (1001,)]
+
+
+def N(x):
+    """Any engine's array as numpy (test-side conversion)."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+@pytest.fixture(autouse=True)
+def _x64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+
+
+def jkey(seed):
+    return jax.random.PRNGKey(seed)
+
+
+def as_backend_key(be, k):
+    return be.asarray(np.asarray(k).astype(np.int64 if be.NAME == "torch" else np.uint32))
+
+
+def u01_oracle(bits, dtype):
+    """[0,1) floats from uint bits, JAX's mantissa construction, done here in numpy."""
+    if dtype == "float32":
+        m = (bits.astype(np.uint32) >> np.uint32(9)) | np.uint32(0x3F800000)
+        return m.view(np.float32) - np.float32(1)
+    m = (bits.astype(np.uint64) >> np.uint64(12)) | np.uint64(0x3FF0000000000000)
+    return m.view(np.float64) - 1.0
+
+
+def ulps(a, ref, dtype, floor=0.0):
+    a = np.asarray(a, np.float64)
+    ref = np.asarray(ref, np.float64)
+    scale = np.maximum(np.abs(ref), floor).astype(dtype)
+    err = np.abs(a - ref) / np.spacing(scale).astype(np.float64)
+    err[a == ref] = 0.0
+    return float(err.max()) if err.size else 0.0
+
+
+# ------------------------------------------------------------------------- bits and keys
+
+
+def test_threefry_known_answers():
+    from polyro.backends._threefry import NumpyOps, hash2x32
+
+    for (c0, c1, k0, k1), (o0, o1) in KAT:
+        y0, y1 = hash2x32(NumpyOps, k0, k1, np.array([c0], np.uint32), np.array([c1], np.uint32))
+        assert (int(y0[0]), int(y1[0])) == (o0, o1)
+
+
+def test_known_answers_every_backend(backend):
+    # split(key, n)[i] = hash(key, (0, i)) and fold_in(key, d) = hash(key, (0, d)): check the
+    # first KAT vector (counter 0) through split, on each engine.
+    k = as_backend_key(backend, [0, 0])
+    assert N(backend.split(k, 1))[0].tolist() == [0x6B200159, 0x99BA4EFE]
+    assert N(backend.fold_in(k, 0)).tolist() == [0x6B200159, 0x99BA4EFE]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_key_matches_jax(backend, seed):
+    k = backend.key(seed)
+    assert backend.is_key(k)
+    assert N(k).astype(np.uint64).tolist() == np.asarray(jkey(seed)).tolist()
+
+
+def test_key_rejects_bad_seeds(backend):
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        backend.key(1.5)
+    with pytest.raises(ValueError, match="outside"):
+        backend.key(2**64)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 + 5, -3])
+def test_split_fold_in_match_jax(backend, seed):
+    k, jk = backend.key(seed), jkey(seed)
+    for num in (1, 2, 3, 10, 257):
+        got = N(backend.split(k, num)).astype(np.uint64)
+        assert got.shape == (num, 2)
+        np.testing.assert_array_equal(got, np.asarray(jax.random.split(jk, num)))
+    for d in (0, 1, 5, 2**31, 2**32 - 1):
+        np.testing.assert_array_equal(N(backend.fold_in(k, d)).astype(np.uint64),
+                                      np.asarray(jax.random.fold_in(jk, d)))
+    # chains of splits and folds stay in step
+    k2 = backend.fold_in(backend.split(backend.split(k, 4)[3], 2)[1], 9)
+    jk2 = jax.random.fold_in(jax.random.split(jax.random.split(jk, 4)[3], 2)[1], 9)
+    np.testing.assert_array_equal(N(k2).astype(np.uint64), np.asarray(jk2))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_random_bits_match_jax(backend, shape):
+    for seed in (0, 3, 2**40 + 17):
+        k, jk = backend.key(seed), jkey(seed)
+        b32 = N(backend.random_bits(k, shape))
+        assert b32.shape == shape
+        np.testing.assert_array_equal(b32.astype(np.uint64),
+                                      np.asarray(jax.random.bits(jk, shape, jnp.uint32)))
+        b64 = N(backend.random_bits(k, shape, "uint64")).view(np.uint64) \
+            if backend.NAME == "torch" else N(backend.random_bits(k, shape, "uint64"))
+        np.testing.assert_array_equal(b64, np.asarray(jax.random.bits(jk, shape, jnp.uint64)))
+
+
+def test_bad_key_and_bits_dtype(backend):
+    with pytest.raises(TypeError, match="PRNG key"):
+        backend.split(backend.asarray([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="uint32 or uint64|'uint32' or 'uint64'"):
+        backend.random_bits(backend.key(0), (2,), "uint16")
+    with pytest.raises(ValueError, match="32-bit"):
+        backend.fold_in(backend.key(0), -1)
+
+
+# ------------------------------------------------------------------------- uniform: exact
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (4099,)])
+def test_uniform_bits_exact(backend, dtype, shape):
+    k, jk = backend.key(5), jkey(5)
+    width = jnp.uint32 if dtype == "float32" else jnp.uint64
+    u = u01_oracle(np.asarray(jax.random.bits(jk, shape, width)), dtype)
+    got = N(backend.uniform(k, shape, dtype))
+    assert got.dtype == np.dtype(dtype) and got.shape == shape
+    np.testing.assert_array_equal(got, u)
+    lo, hi = np.array(-2.0, dtype), np.array(3.5, dtype)
+    want = np.maximum(lo, u * (hi - lo) + lo)  # two roundings, numpy
+    np.testing.assert_array_equal(N(backend.uniform(k, shape, dtype, -2.0, 3.5)), want)
+    assert (want >= lo).all() and (want < hi).all()
+
+
+def test_uniform_broadcast_params_and_default_dtype(backend):
+    lo = backend.asarray(np.array([0.0, 10.0, -5.0]))
+    x = N(backend.uniform(backend.key(1), (4, 3), minval=lo, maxval=lo + 1))
+    assert x.shape == (4, 3) and x.dtype == np.float64  # the fixture's policy dtype
+    assert ((x >= N(lo)) & (x < N(lo) + 1)).all()
+    with pytest.raises(ValueError, match="does not broadcast"):
+        backend.uniform(backend.key(1), (4, 2), minval=lo)
+    with polyro.backends.policy.default_dtype("float32"):
+        assert N(backend.normal(backend.key(0), (2,))).dtype == np.float32
+
+
+# ------------------------------------------------------------------------- transforms
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normal_within_4ulp_of_erfinv(backend, dtype):
+    import scipy.special as sc
+
+    n = 4000 if dtype == "float32" else 400
+    k, jk = backend.key(11), jkey(11)
+    dt = np.dtype(dtype).type
+    width = jnp.uint32 if dtype == "float32" else jnp.uint64
+    u01 = u01_oracle(np.asarray(jax.random.bits(jk, (n,), width)), dtype)
+    lo = np.nextafter(dt(-1), dt(0))
+    u = np.maximum(lo, u01 * (dt(1) - lo) + lo)
+    if dtype == "float32":
+        ref = np.sqrt(2.0) * sc.erfinv(u.astype(np.float64))
+    else:
+        mpmath = pytest.importorskip("mpmath")
+        mpmath.mp.prec = 100
+        ref = np.array([float(mpmath.sqrt(2) * mpmath.erfinv(mpmath.mpf(float(x)))) for x in u])
+    z = N(backend.normal(k, (n,), dtype))
+    assert z.dtype == np.dtype(dtype)
+    assert ulps(z, ref, dt) <= 4.0
+
+
+CROSS = {  # name -> (kwargs, ulp bound, ulp floor)
+    "normal": ({}, 5, 0.0),
+    "exponential": ({}, 2, 1.0),
+    "gumbel": ({}, 2, 1.0),
+    "cauchy": ({}, 2, 1.0),
+    "laplace": ({}, 2, 1.0),
+    "logistic": ({}, 2, 1.0),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(CROSS))
+def test_transformed_draws_agree_across_engines(backend, name, dtype):
+    kwargs, bound, floor = CROSS[name]
+    ref_be = get("numpy")
+    ref = N(getattr(ref_be, name)(ref_be.key(3), (20000,), dtype, **kwargs))
+    got = N(getattr(backend, name)(backend.key(3), (20000,), dtype, **kwargs))
+    assert got.dtype == np.dtype(dtype)
+    assert ulps(got, ref, np.dtype(dtype).type, floor) <= bound
+
+
+def test_loc_scale_are_plain_arithmetic(backend):
+    k = backend.key(4)
+    z = N(backend.normal(k, (6,)))
+    x = N(backend.normal(k, (6,), loc=2.0, scale=backend.asarray(np.full(6, 3.0))))
+    np.testing.assert_allclose(x, 2.0 + 3.0 * z, rtol=1e-15)
+
+
+# ------------------------------------------------------------------------- discrete + rejection
+
+P_POIS = np.array([0.0, 0.3, 2.0, 9.9, 10.0, 37.5, 1e3])
+N_BIN = np.array([0.0, 5.0, 20.0, 100.0, 1000.0, 7.0])
+P_BIN = np.array([0.3, 0.9, 0.6, 0.02, 0.5, 1.0])
+
+
+def _draw(be, name, dtype):
+    a = lambda v: be.asarray(np.asarray(v, dtype), dtype=dtype)  # noqa: E731
+    k = be.key(21)
+    return {
+        "bernoulli": lambda: be.bernoulli(k, a([0.1, 0.5, 0.9]), (300, 3)),
+        "categorical": lambda: be.categorical(k, a(np.log([0.2, 0.5, 0.3])), shape=(500,)),
+        "poisson": lambda: be.poisson(k, a(P_POIS), (200, 7)),
+        "binomial": lambda: be.binomial(k, a(N_BIN), a(P_BIN), (200, 6)),
+        "multinomial": lambda: be.multinomial(k, 12.0, a([0.2, 0.3, 0.5]), (100,)),
+        "gamma": lambda: be.gamma(k, a([0.05, 0.4, 1.0, 2.5, 60.0]), (300, 5)),
+        "beta": lambda: be.beta(k, a([0.3, 2.0]), a([1.5, 0.6]), (300, 2)),
+        "dirichlet": lambda: be.dirichlet(k, a([0.5, 1.0, 4.0]), (300,)),
+    }[name]()
+
+
+_REF: dict = {}
+
+
+def _ref(name, dtype):
+    if (name, dtype) not in _REF:
+        _REF[name, dtype] = N(_draw(get("numpy"), name, dtype))
+    return _REF[name, dtype]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["bernoulli", "categorical", "poisson", "binomial",
+                                  "multinomial"])
+def test_discrete_draws_identical_across_engines(backend, name, dtype):
+    got = N(_draw(backend, name, dtype))
+    np.testing.assert_array_equal(got, _ref(name, dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["gamma", "beta", "dirichlet"])
+def test_gamma_family_agrees_across_engines(backend, name, dtype):
+    got = N(_draw(backend, name, dtype))
+    assert got.dtype == np.dtype(dtype)
+    rtol = 5e-5 if dtype == "float32" else 2e-13
+    # atol: XLA flushes subnormal results to zero, numpy and torch keep them
+    np.testing.assert_allclose(got, _ref(name, dtype), rtol=rtol, atol=np.finfo(dtype).tiny)
+
+
+def test_discrete_values_are_sane(backend):
+    x = N(_draw(backend, "poisson", "float64"))
+    assert (x[:, 0] == 0).all() and (x >= 0).all() and (x == np.floor(x)).all()
+    b = N(_draw(backend, "binomial", "float64"))
+    assert (b[:, 0] == 0).all() and (b[:, 5] == 7).all() and (b <= N_BIN).all()
+    m = N(_draw(backend, "multinomial", "float64"))
+    assert m.shape == (100, 3) and (m.sum(-1) == 12).all()
+    c = N(_draw(backend, "categorical", "float64"))
+    assert c.shape == (500,) and set(np.unique(c)) <= {0, 1, 2}
+    assert np.isnan(N(backend.poisson(backend.key(0), backend.asarray(np.array([np.nan]))))).all()
+
+
+def test_shapes_and_param_shape_errors(backend):
+    k = backend.key(0)
+    a = backend.asarray(np.array([1.0, 2.0, 3.0]))
+    assert tuple(backend.gamma(k, a).shape) == (3,)
+    assert tuple(backend.gamma(k, a, (2, 3)).shape) == (2, 3)
+    assert tuple(backend.dirichlet(k, a, (4,)).shape) == (4, 3)
+    assert tuple(backend.categorical(k, a, shape=(5,)).shape) == (5,)
+    assert tuple(backend.bernoulli(k, 0.3, (2, 2)).shape) == (2, 2)
+    assert tuple(backend.poisson(k, a, (0, 3)).shape) == (0, 3)
+    with pytest.raises(ValueError, match="gamma: parameter shape"):
+        backend.gamma(k, a, (2, 2))
+
+
+# ------------------------------------------------------------------------- reproducibility
+
+
+def test_same_key_same_draws_and_different_keys_differ(backend):
+    k1, k2 = backend.split(backend.key(8))
+    for name in ("normal", "uniform", "gumbel"):
+        f = getattr(backend, name)
+        np.testing.assert_array_equal(N(f(k1, (50,))), N(f(k1, (50,))))
+        assert not np.array_equal(N(f(k1, (50,))), N(f(k2, (50,))))
+    g = lambda k: N(backend.gamma(k, backend.asarray(np.array([0.7, 3.0])), (20, 2)))  # noqa
+    np.testing.assert_array_equal(g(k1), g(k1))
+
+
+def test_no_global_rng_touched(backend):
+    import torch
+
+    np_state = np.random.get_state()[1].copy()
+    t_state = torch.random.get_rng_state().clone()
+    backend.normal(backend.key(0), (10,))
+    backend.gamma(backend.key(0), 2.0, (10,))
+    with polyro.backends.policy.default_dtype("float64"):
+        polyro.set_rng("native")
+        try:
+            backend.normal(backend.key(0), (10,))
+            backend.gamma(backend.key(0), backend.asarray(np.array([2.0])), (10, 1))
+        finally:
+            polyro.set_rng("portable")
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.random.get_rng_state(), t_state)
+
+
+def test_native_mode_reproducible_and_engine_specific(backend):
+    polyro.set_rng("native")
+    try:
+        a = N(backend.normal(backend.key(2), (1000,)))
+        b = N(backend.normal(backend.key(2), (1000,)))
+        g = N(backend.gamma(backend.key(2), backend.asarray(np.array([3.0])), (1000, 1)))
+        p = N(backend.poisson(backend.key(2), backend.asarray(np.array([4.0])), (1000, 1)))
+    finally:
+        polyro.set_rng("portable")
+    np.testing.assert_array_equal(a, b)
+    assert abs(a.mean()) < 0.15 and abs(a.std() - 1) < 0.1
+    assert abs(g.mean() - 3) < 0.3 and abs(p.mean() - 4) < 0.3
+    portable = N(backend.normal(backend.key(2), (1000,)))
+    if backend.NAME != "jax":  # JAX's native normal is the same algorithm as portable
+        assert not np.array_equal(a, portable)
+
+
+def test_jit_equals_eager_on_jax():
+    be = get("jax")
+    k = be.key(13)
+    alpha = jnp.asarray([0.3, 1.0, 4.0])
+
+    def draws(k, alpha):
+        ks = be.split(k, 6)
+        return (be.uniform(ks[0], (7,), "float64", -1.0, 2.0), be.normal(ks[1], (7,), "float64"),
+                be.gamma(ks[2], alpha, (5, 3), "float64"), be.poisson(ks[3], alpha * 5, (5, 3)),
+                be.binomial(ks[4], 30.0, alpha / 5, (5, 3)),
+                be.categorical(ks[5], jnp.log(alpha), shape=(9,)))
+
+    eager = draws(k, alpha)
+    jitted = jax.jit(draws)(k, alpha)
+    for e, j in zip(eager, jitted):
+        np.testing.assert_array_equal(np.asarray(e), np.asarray(j))
+    # vmap over keys: each row equals the single-key draw
+    keys = be.split(k, 3)
+    v = jax.vmap(lambda kk: be.normal(kk, (4,), "float64"))(keys)
+    for i in range(3):
+        np.testing.assert_array_equal(np.asarray(v[i]), np.asarray(be.normal(keys[i], (4,),
+                                                                             "float64")))

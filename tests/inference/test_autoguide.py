@@ -1,0 +1,212 @@
+"""Autoguides: shapes with plates and subsampling, medians/quantiles against the guide's own
+distribution (scipy), sample_posterior moments, AutoGuideList, Laplace on a Gaussian posterior,
+and the clear errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import polyro
+import polyro.distributions as dist
+from polyro import handlers
+from polyro.inference import SVI, Trace_ELBO
+from polyro.inference.autoguide import (
+    AutoDelta,
+    AutoDiagonalNormal,
+    AutoGuideList,
+    AutoLaplaceApproximation,
+    AutoLowRankMultivariateNormal,
+    AutoMultivariateNormal,
+    AutoNormal,
+)
+from polyro.optim import Adam
+
+DATA = np.linspace(-1.0, 2.0, 10)
+
+
+def local_model(data):
+    mu = polyro.sample("mu", dist.Normal(0.0, 1.0))
+    sigma = polyro.sample("sigma", dist.LogNormal(0.0, 1.0))
+    with polyro.plate("N", 10, subsample_size=4) as idx:
+        z = polyro.sample("z", dist.Normal(mu, 1.0))
+        polyro.sample("x", dist.Normal(z, sigma), obs=polyro.backends.namespace(data).take(
+            data, idx, axis=0))
+
+
+def _np(be, x):
+    return np.asarray(be.to_numpy(x))
+
+
+def test_autonormal_shapes_with_subsampling(backend):
+    be = backend
+    data = be.asarray(DATA)
+    guide = AutoNormal(local_model)
+    gtr = handlers.trace(handlers.seed(guide, rng_seed=0)).get_trace(data)
+    assert tuple(gtr["auto_z_loc"]["value"].shape) == (10,)  # full plate size
+    assert tuple(gtr["auto_z_scale"]["value"].shape) == (10,)
+    assert tuple(gtr["auto_mu_loc"]["value"].shape) == ()
+    assert tuple(gtr["z"]["value"].shape) == (4,)  # the subsample
+    assert gtr["sigma"]["fn"].support is not None
+    assert float(_np(be, gtr["sigma"]["value"])) > 0
+    # the model replays the guide's subsample indices and values
+    mtr = handlers.trace(handlers.replay(handlers.seed(local_model, rng_seed=1),
+                                         trace=gtr)).get_trace(data)
+    np.testing.assert_array_equal(_np(be, mtr["N"]["value"]), _np(be, gtr["N"]["value"]))
+    np.testing.assert_array_equal(_np(be, mtr["z"]["value"]), _np(be, gtr["z"]["value"]))
+    # the guide's z is Normal(loc[idx], scale[idx]): its log density checks against scipy
+    idx = _np(be, gtr["N"]["value"]).astype(int)
+    loc = _np(be, gtr["auto_z_loc"]["value"])[idx]
+    sc = _np(be, gtr["auto_z_scale"]["value"])[idx]
+    lp = _np(be, gtr["z"]["fn"].log_prob(gtr["z"]["value"]))
+    np.testing.assert_allclose(lp, stats.norm(loc, sc).logpdf(_np(be, gtr["z"]["value"])),
+                               rtol=1e-10)
+    # AutoDelta: same layout
+    dtr = handlers.trace(handlers.seed(AutoDelta(local_model), rng_seed=0)).get_trace(data)
+    assert tuple(dtr["auto_z_loc"]["value"].shape) == (10,)
+    assert tuple(dtr["z"]["value"].shape) == (4,)
+
+
+def test_subsampled_svi_runs(grad_backend):
+    be = grad_backend
+    svi = SVI(local_model, AutoNormal(local_model), Adam(0.05), Trace_ELBO())
+    res = svi.run(0, 5, be.asarray(DATA), progress_bar=False)
+    assert res.params["auto_z_loc"].shape == (10,)
+    assert np.all(np.isfinite(_np(be, res.losses)))
+
+
+def _two_site_model():
+    polyro.sample("a", dist.Normal(0.0, 1.0))
+    with polyro.plate("k", 3):
+        polyro.sample("s", dist.LogNormal(0.0, 1.0))
+
+
+def test_quantiles_and_median_against_scipy(backend):
+    be = backend
+    qs = [0.1, 0.5, 0.9]
+    guide = AutoNormal(_two_site_model)
+    handlers.trace(handlers.seed(guide, rng_seed=0)).get_trace()  # set up
+    loc_s, sc_s = np.array([0.1, -0.2, 0.3]), np.array([0.5, 0.2, 1.0])
+    params = {"auto_a_loc": be.asarray(0.4), "auto_a_scale": be.asarray(2.0),
+              "auto_s_loc": be.asarray(loc_s), "auto_s_scale": be.asarray(sc_s)}
+    q = guide.quantiles(qs, params)
+    np.testing.assert_allclose(_np(be, q["a"]), stats.norm(0.4, 2.0).ppf(qs), rtol=1e-10)
+    want_s = np.stack([stats.lognorm(s=sc_s, scale=np.exp(loc_s)).ppf(p) for p in qs])
+    np.testing.assert_allclose(_np(be, q["s"]), want_s, rtol=1e-10)
+    med = guide.median(params)
+    np.testing.assert_allclose(_np(be, med["s"]), np.exp(loc_s), rtol=1e-12)
+    # AutoDiagonalNormal: flat latent [a, s0, s1, s2] (unconstrained), same answers
+    dg = AutoDiagonalNormal(_two_site_model)
+    tr = handlers.trace(handlers.seed(dg, rng_seed=0)).get_trace()
+    assert tuple(tr["auto_latent_loc"]["value"].shape) == (4,)
+    dparams = {"auto_latent_loc": be.asarray(np.r_[0.4, loc_s]),
+               "auto_latent_scale": be.asarray(np.r_[2.0, sc_s])}
+    dq = dg.quantiles(qs, dparams)
+    np.testing.assert_allclose(_np(be, dq["a"]), stats.norm(0.4, 2.0).ppf(qs), rtol=1e-10)
+    np.testing.assert_allclose(_np(be, dq["s"]), want_s, rtol=1e-10)
+    np.testing.assert_allclose(_np(be, dg.median(dparams)["s"]), np.exp(loc_s), rtol=1e-12)
+    # the flat guide's density of the constrained values: Delta carries -log|det J|, so
+    # log q(a, s) = log N(u) - sum(log s)  (change of variables, checked with scipy)
+    tr = handlers.trace(handlers.seed(handlers.substitute(dg, data=dparams),
+                                      rng_seed=3)).get_trace()
+    tr_lp = sum(float(_np(be, be.xp.sum(tr[n]["fn"].log_prob(tr[n]["value"]))))
+                for n in ("_auto_latent", "a", "s"))
+    a, s = float(_np(be, tr["a"]["value"])), _np(be, tr["s"]["value"])
+    want = (stats.norm(0.4, 2.0).logpdf(a)
+            + stats.lognorm(s=sc_s, scale=np.exp(loc_s)).logpdf(s).sum())
+    assert tr_lp == pytest.approx(want, abs=1e-9)
+    # AutoDelta quantiles are the point
+    dl = AutoDelta(_two_site_model)
+    handlers.trace(handlers.seed(dl, rng_seed=0)).get_trace()
+    pq = dl.quantiles(qs, {"auto_a_loc": be.asarray(1.5), "auto_s_loc": be.asarray(loc_s)})
+    np.testing.assert_allclose(_np(be, pq["a"]), [1.5] * 3)
+
+
+def test_mvn_guides_quantiles(backend):
+    be = backend
+    qs = [0.25, 0.75]
+    L = np.array([[1.0, 0.0, 0.0], [0.5, 2.0, 0.0], [0.1, -0.3, 0.5]])
+    m = np.array([0.1, 0.2, 0.3])
+    g = AutoMultivariateNormal(_two_site_model)  # latent dim 4
+    tr = handlers.trace(handlers.seed(g, rng_seed=0)).get_trace()
+    assert tuple(tr["auto_latent_scale_tril"]["value"].shape) == (4, 4)
+    L4 = np.eye(4)
+    L4[1:, 1:] = L
+    p = {"auto_latent_loc": be.asarray(np.r_[0.0, m]), "auto_latent_scale_tril": be.asarray(L4)}
+    sd = np.sqrt((L * L).sum(1))
+    want = np.stack([np.exp(m + sd * stats.norm.ppf(q)) for q in qs])
+    np.testing.assert_allclose(_np(be, g.quantiles(qs, p)["s"]), want, rtol=1e-10)
+    lr = AutoLowRankMultivariateNormal(_two_site_model, rank=2)
+    tr = handlers.trace(handlers.seed(lr, rng_seed=0)).get_trace()
+    assert tuple(tr["auto_latent_cov_factor"]["value"].shape) == (4, 2)
+    F = np.arange(8.0).reshape(4, 2) / 10
+    d = np.array([0.5, 0.4, 0.3, 0.2])
+    p = {"auto_latent_loc": be.asarray(np.zeros(4)), "auto_latent_cov_factor": be.asarray(F),
+         "auto_latent_cov_diag": be.asarray(d)}
+    sd = np.sqrt((F * F).sum(1) + d)
+    np.testing.assert_allclose(_np(be, lr.quantiles([0.9], p)["a"]),
+                               [sd[0] * stats.norm.ppf(0.9)], rtol=1e-10)
+
+
+def test_sample_posterior_moments(backend):
+    be = backend
+    guide = AutoNormal(_two_site_model)
+    handlers.trace(handlers.seed(guide, rng_seed=0)).get_trace()
+    params = {"auto_a_loc": be.asarray(0.4), "auto_a_scale": be.asarray(2.0),
+              "auto_s_loc": be.asarray(np.zeros(3)), "auto_s_scale": be.asarray(np.ones(3))}
+    n = 300
+    draws = guide.sample_posterior(be.key(1), params, sample_shape=(n,))
+    assert tuple(draws["a"].shape) == (n,) and tuple(draws["s"].shape) == (n, 3)
+    a = _np(be, draws["a"])
+    assert abs(a.mean() - 0.4) < 4 * 2.0 / math.sqrt(n)  # 4 standard errors
+    assert np.all(_np(be, draws["s"]) > 0)
+
+
+def test_guide_list(backend):
+    be = backend
+    g = AutoGuideList(_two_site_model)
+    g.append(AutoNormal(handlers.block(_two_site_model, expose=["a"])))
+    g.append(AutoDelta(handlers.block(_two_site_model, expose=["s"]), prefix="map"))
+    tr = handlers.trace(handlers.seed(g, rng_seed=0)).get_trace()
+    assert {k for k in tr if tr[k]["type"] == "param"} == {"auto_a_loc", "auto_a_scale",
+                                                           "map_s_loc"}
+    params = {k: tr[k]["value"] for k in tr if tr[k]["type"] == "param"}
+    assert set(g.median(params)) == {"a", "s"}
+
+
+def test_laplace_on_gaussian_posterior_is_exact(grad_backend):
+    """Normal-Normal: the posterior is Gaussian, so MAP + inverse Hessian is exact."""
+    be = grad_backend
+    y = np.array([0.5, 1.5, 1.0])
+
+    def model(y):
+        m = polyro.sample("m", dist.Normal(0.0, 1.0))
+        with polyro.plate("n", 3):
+            polyro.sample("y", dist.Normal(m, 0.5), obs=y)
+
+    prec = 1.0 + 3 / 0.25
+    mu, sd = (y.sum() / 0.25) / prec, 1 / math.sqrt(prec)
+    guide = AutoLaplaceApproximation(model)
+    res = SVI(model, guide, Adam(0.1), Trace_ELBO()).run(0, 300, be.asarray(y),
+                                                          progress_bar=False)
+    post = guide.get_posterior(res.params)
+    assert float(_np(be, post.loc)[0]) == pytest.approx(mu, abs=1e-5)
+    assert float(_np(be, post.scale_tril)[0, 0]) == pytest.approx(sd, rel=1e-5)
+    q = guide.quantiles([0.5, 0.975], res.params)["m"]
+    np.testing.assert_allclose(_np(be, q), [mu, mu + 1.959963984540054 * sd], rtol=1e-4)
+
+
+def test_errors_name_the_site(backend):
+    def disc():
+        polyro.sample("c", dist.Bernoulli(0.5))
+
+    with pytest.raises(ValueError, match="discrete latent site 'c'"):
+        handlers.seed(AutoNormal(disc), rng_seed=0)()
+    data = backend.asarray(DATA)
+    with pytest.raises(ValueError, match="site 'z'.*subsampled plate 'N'"):
+        handlers.seed(AutoDiagonalNormal(local_model), rng_seed=0)(data)
+    with pytest.raises(ValueError, match="init_scale"):
+        AutoNormal(disc, init_scale=0.0)

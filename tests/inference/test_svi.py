@@ -1,0 +1,252 @@
+"""SVI: conjugate posteriors, the functional/stateful APIs, save/load, NaN handling, bad input.
+
+Oracles: closed-form conjugate posteriors (numpy/scipy), hand-computed non-finite steps.
+Seeds are fixed; the stochastic tolerances below were set at >= 3x the errors measured over
+several seeds, so a false failure needs a > 3-sigma fluctuation of the final iterate.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import polyro
+import polyro.distributions as dist
+from polyro.errors import AutodiffUnavailableError
+from polyro.inference import SVI, NonFiniteLossError, Trace_ELBO
+from polyro.inference.autoguide import AutoDelta, AutoNormal
+from polyro.optim import Adam, SGD, exponential_decay
+
+Y_NN = np.array([0.3, 1.2, 0.8, 1.9, 1.1, 0.4, 1.5, 0.9])
+X_BB = np.array([1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1])
+X_GP = np.array([3, 5, 4, 6, 2, 4, 5, 3, 4, 6])
+
+
+def normal_normal(y):
+    m = polyro.sample("m", dist.Normal(0.0, 2.0))
+    with polyro.plate("n", len(Y_NN)):
+        polyro.sample("y", dist.Normal(m, 1.0), obs=y)
+
+
+def beta_bernoulli(x):
+    p = polyro.sample("p", dist.Beta(2.0, 2.0))
+    with polyro.plate("n", len(X_BB)):
+        polyro.sample("x", dist.Bernoulli(p), obs=x)
+
+
+def gamma_poisson(x):
+    lam = polyro.sample("lam", dist.Gamma(3.0, 1.0))
+    with polyro.plate("n", len(X_GP)):
+        polyro.sample("x", dist.Poisson(lam), obs=x)
+
+
+def _np(be, x):
+    return np.asarray(be.to_numpy(x))
+
+
+def test_numpy_backend_raises(backend):
+    be = backend
+    svi = SVI(normal_normal, AutoNormal(normal_normal), Adam(0.1), Trace_ELBO())
+    if be.SUPPORTS_AUTODIFF:
+        state = svi.init(0, be.asarray(Y_NN))
+        assert set(svi.get_params(state)) == {"auto_m_loc", "auto_m_scale"}
+        return
+    for call in (lambda: svi.init(0, Y_NN), lambda: svi.run(0, 5, Y_NN, progress_bar=False),
+                 lambda: svi.step(Y_NN)):
+        with pytest.raises(AutodiffUnavailableError, match="torch.*jax|jax.*torch"):
+            call()
+
+
+def test_normal_normal_autonormal(grad_backend):
+    be = grad_backend
+    prec = 1 / 4 + len(Y_NN)
+    mu, sd = Y_NN.sum() / prec, 1 / math.sqrt(prec)
+    guide = AutoNormal(normal_normal)
+    svi = SVI(normal_normal, guide, Adam(exponential_decay(0.1, 300, 0.05)),
+              Trace_ELBO(num_particles=16))
+    res = svi.run(1, 400, be.asarray(Y_NN), progress_bar=False)
+    loc = float(_np(be, res.params["auto_m_loc"]))
+    scale = float(_np(be, res.params["auto_m_scale"]))
+    # tolerance: 0.1 posterior sd for the mean, 15% for the sd
+    assert abs(loc - mu) < 0.1 * sd, (loc, mu)
+    assert abs(scale - sd) < 0.15 * sd, (scale, sd)
+    med = guide.median(res.params)
+    assert float(_np(be, med["m"])) == pytest.approx(loc)
+
+
+def test_beta_bernoulli_autodelta_map(grad_backend):
+    """AutoDelta + Trace_ELBO has a deterministic gradient: converge to the MAP to 1e-4."""
+    be = grad_backend
+    a, b = 2.0 + X_BB.sum(), 2.0 + len(X_BB) - X_BB.sum()
+    mode = (a - 1) / (a + b - 2)
+    svi = SVI(beta_bernoulli, AutoDelta(beta_bernoulli), Adam(0.1), Trace_ELBO())
+    res = svi.run(0, 600, be.asarray(X_BB.astype(float)), progress_bar=False)
+    assert float(_np(be, res.params["auto_p_loc"])) == pytest.approx(mode, abs=1e-4)
+    # the loss is then exactly -log p(p_map, x)
+    from scipy import stats
+
+    logj = stats.beta(2, 2).logpdf(mode) + stats.bernoulli(mode).logpmf(X_BB).sum()
+    assert float(_np(be, res.losses[-1])) == pytest.approx(-logj, abs=1e-6)
+
+
+def test_gamma_poisson(grad_backend):
+    be = grad_backend
+    a, b = 3.0 + X_GP.sum(), 1.0 + len(X_GP)
+    x = be.asarray(X_GP.astype(float))
+    # MAP with AutoDelta (deterministic): mode (a - 1) / b
+    svi = SVI(gamma_poisson, AutoDelta(gamma_poisson), Adam(0.1), Trace_ELBO())
+    res = svi.run(0, 500, x, progress_bar=False)
+    assert float(_np(be, res.params["auto_lam_loc"])) == pytest.approx((a - 1) / b, abs=1e-4)
+    # AutoNormal (log-normal in lam): the best log-normal fit of Gamma(a, b) has
+    # E[log lam] = digamma(a) - log(b) and Var[log lam] = trigamma(a); check loc/scale against it
+    from scipy import special
+
+    guide = AutoNormal(gamma_poisson)
+    svi = SVI(gamma_poisson, guide, Adam(exponential_decay(0.1, 300, 0.05)),
+              Trace_ELBO(num_particles=16))
+    res = svi.run(2, 400, x, progress_bar=False)
+    loc = float(_np(be, res.params["auto_lam_loc"]))
+    scale = float(_np(be, res.params["auto_lam_scale"]))
+    want_loc = special.digamma(a) - math.log(b)
+    want_sd = math.sqrt(special.polygamma(1, a))
+    assert abs(loc - want_loc) < 0.1 * want_sd, (loc, want_loc)
+    assert abs(scale - want_sd) < 0.15 * want_sd, (scale, want_sd)
+    post_mean = math.exp(loc + scale**2 / 2)
+    assert post_mean == pytest.approx(a / b, rel=0.02)
+
+
+def test_run_equals_update_loop_and_step(grad_backend):
+    """run (compiled chunks on JAX), a manual update loop and the stateful step agree."""
+    be = grad_backend
+    y = be.asarray(Y_NN)
+    make = lambda: SVI(normal_normal, AutoNormal(normal_normal), Adam(0.05), Trace_ELBO())  # noqa
+    res = make().run(3, 12, y, progress_bar=False, chunk_size=5)
+    svi = make()
+    state = svi.init(3, y)
+    manual = []
+    for _ in range(12):
+        state, loss = svi.update(state, y)
+        manual.append(float(_np(be, loss)))
+    np.testing.assert_allclose(_np(be, res.losses), manual, rtol=1e-9)
+    svi2 = make()
+    svi2.rng_seed = 3
+    stepped = [svi2.step(y) for _ in range(12)]
+    np.testing.assert_allclose(stepped, manual, rtol=1e-9)
+    # step() publishes params to the param store
+    store = polyro.get_param_store()
+    assert float(_np(be, store["auto_m_loc"])) == pytest.approx(
+        float(_np(be, svi2.get_params(svi2.state)["auto_m_loc"])))
+    polyro.clear_param_store()
+    # evaluate does not change the state
+    s_before = svi.get_params(state)["auto_m_loc"]
+    svi.evaluate(state, y)
+    assert float(_np(be, svi.get_params(state)["auto_m_loc"])) == float(_np(be, s_before))
+
+
+def test_save_load_continuation(grad_backend, tmp_path):
+    be = grad_backend
+    y = be.asarray(Y_NN)
+    make = lambda: SVI(normal_normal, AutoNormal(normal_normal), Adam(0.05), Trace_ELBO())  # noqa
+    full = make().run(5, 10, y, progress_bar=False)
+    svi = make()
+    half = svi.run(5, 4, y, progress_bar=False)
+    path = str(tmp_path / "state.pkl")
+    svi.save(path, half.state)
+    fresh = make()
+    state = fresh.load(path)
+    rest = fresh.run(5, 6, y, progress_bar=False, init_state=state)
+    got = np.concatenate([_np(be, half.losses), _np(be, rest.losses)])
+    np.testing.assert_allclose(got, _np(be, full.losses), rtol=1e-12)
+    for k in full.params:
+        np.testing.assert_allclose(_np(be, rest.params[k]), _np(be, full.params[k]), rtol=1e-12)
+    with pytest.raises(ValueError, match="not a polyro SVI state"):
+        bad = tmp_path / "bad.pkl"
+        import pickle
+
+        bad.write_bytes(pickle.dumps({"x": 1}))
+        fresh.load(str(bad))
+
+
+def _nan_model():
+    m = polyro.sample("m", dist.Normal(0.0, 10.0))
+    xp = polyro.backends.namespace(m)
+    # finite while m <= 0.5, NaN beyond; the +m term pushes m upwards
+    polyro.factor("bad", xp.where(m > 0.5, xp.asarray(float("nan"), dtype=m.dtype), m))
+
+
+def _nan_guide():
+    polyro.sample("m", dist.Delta(polyro.param("m_map", 0.0)))
+
+
+def test_nonfinite_loss_stops_with_site_and_step(grad_backend):
+    be = grad_backend
+    # oracle: SGD on loss(m) = -(log N(m; 0, 10) + m): grad = m/100 - 1
+    m, lr, expected = 0.0, 0.1, None
+    for k in range(100):
+        if m > 0.5:
+            expected = k
+            break
+        m = m - lr * (m / 100 - 1)
+    svi = SVI(_nan_model, _nan_guide, SGD(lr), Trace_ELBO())
+    with pytest.raises(NonFiniteLossError, match=f"step {expected}.*model:bad") as info:
+        svi.run(0, 50, progress_bar=False)
+    err = info.value
+    assert err.step == expected and "model:bad" in err.sites
+    last = svi.get_params(err.last_state)["m_map"]
+    assert 0.0 < float(_np(be, last)) <= 0.5
+    assert len(_np(be, err.losses)) == expected
+    assert np.all(np.isfinite(_np(be, err.losses)))
+    # stable_update skips the bad steps and never leaves the finite region
+    res = SVI(_nan_model, _nan_guide, SGD(lr), Trace_ELBO()).run(
+        0, 20, progress_bar=False, stable_update=True)
+    assert float(_np(be, res.params["m_map"])) <= 0.5
+
+
+def test_model_guide_mismatch_warnings(grad_backend):
+    def model():
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.sample("s", dist.LogNormal(0.0, 1.0))
+
+    def guide_missing():
+        polyro.sample("s", dist.LogNormal(polyro.param("q", 0.0), 1.0))
+
+    def guide_extra():
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.sample("s", dist.LogNormal(0.0, 1.0))
+        polyro.sample("typo", dist.Normal(0.0, 1.0))
+
+    def guide_support():
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.sample("s", dist.Normal(polyro.param("q", 0.0), 1.0))
+
+    for guide, pat in ((guide_missing, r"latent site\(s\) \['a'\]"),
+                       (guide_extra, r"\['typo'\] that the model does not have"),
+                       (guide_support, r"site 's'.*support")):
+        with pytest.warns(UserWarning, match=pat):
+            SVI(model, guide, Adam(0.1), Trace_ELBO()).init(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SVI(model, AutoNormal(model), Adam(0.1), Trace_ELBO()).init(0)
+        SVI(model, AutoDelta(model), Adam(0.1), Trace_ELBO()).init(0)
+
+
+def test_torch_and_jax_losses_agree():
+    """Same model, same seed: the portable RNG gives the same noise, so the loss trajectories of
+    torch and JAX agree step by step (float64)."""
+    import importlib.util
+
+    if not (importlib.util.find_spec("torch") and importlib.util.find_spec("jax")):
+        pytest.skip("needs both torch and jax")
+    polyro.set_default_dtype("float64")
+    out = {}
+    for name in ("torch", "jax"):
+        with polyro.backend(name) as be:
+            svi = SVI(gamma_poisson, AutoNormal(gamma_poisson), Adam(0.05),
+                      Trace_ELBO(num_particles=2))
+            res = svi.run(7, 25, be.asarray(X_GP.astype(float)), progress_bar=False)
+            out[name] = (_np(be, res.losses), _np(be, res.params["auto_lam_loc"]))
+    np.testing.assert_allclose(out["torch"][0], out["jax"][0], rtol=1e-6)
+    np.testing.assert_allclose(out["torch"][1], out["jax"][1], rtol=1e-6)
