@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast conformance bench bench-peers docs lint install clean
+.PHONY: demo test conformance bench bench-peers docs lint install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+docs: $(STAMP)
+	$(PIP) install -q -c constraints.txt -e '.[docs]'
+	$(VENV)/bin/mkdocs build --strict --site-dir build/site

@@ -98,11 +98,22 @@ def _has_engine_array(be: Any, values: Any) -> bool:
 def _make(name: str, positions: tuple[int, ...]) -> Callable[..., Any]:
     stop = builtins.max(positions) + 1
 
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        be = backend_of(*args[:stop])
-        anyarr = _has_engine_array(be, args[:stop])
-        args = tuple(_prep(be, a, anyarr) if i in positions else a for i, a in enumerate(args))
-        return getattr(be.xp, name)(*args, **kwargs)
+    if stop == 1:
+        def fn(x: Any, *args: Any, **kwargs: Any) -> Any:
+            be = backend_of(x)
+            if not be.is_array(x):
+                x = _prep(be, x, False)
+            return getattr(be.xp, name)(x, *args, **kwargs)
+    else:
+        def fn(*args: Any, **kwargs: Any) -> Any:
+            head = args[:stop]
+            be = backend_of(*head)
+            flags = [be.is_array(a) for a in head]
+            if not builtins.all(flags):
+                anyarr = builtins.any(flags)
+                args = tuple(_prep(be, a, anyarr) if i < stop and not flags[i] else a
+                             for i, a in enumerate(args))
+            return getattr(be.xp, name)(*args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Array-API ``{name}`` on the active backend (inputs checked and converted "

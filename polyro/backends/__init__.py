@@ -5,7 +5,17 @@ polyro runs one core on three engines. Each engine has an *adapter* package
 module layout, exporting the functions listed in :mod:`polyro.backends.protocol`.
 
 The active backend is kept in a :class:`contextvars.ContextVar`, so each thread and each asyncio
-task has its own. Adapters are imported lazily: ``import polyro`` imports neither torch nor jax.
+task has its own (a new thread starts on the process-wide choice of :func:`set_backend`, or the
+``POLYRO_BACKEND`` environment variable, default ``numpy``). Adapters are imported lazily:
+``import polyro`` imports neither torch nor jax.
+
+Mixed inputs: numpy arrays, lists and Python numbers are *data* and work with every backend (the
+adapter's ``asarray`` converts them once, at the boundary). torch tensors and JAX arrays/tracers
+must belong to the active backend: :func:`backend_of` raises
+:class:`~polyro.errors.MixedBackendError` naming both engines and the fix, rather than copying
+arrays between engines inside a hot loop.
+
+Dataclasses become pytrees on every engine with :func:`register_dataclass`.
 
 >>> import polyro
 >>> polyro.get_backend()
@@ -70,6 +80,10 @@ def get(name: str) -> ModuleType:
     >>> get("numpy").NAME
     'numpy'
     """
+    if type(name) is str:  # fast path: an adapter already loaded under its exact name
+        mod = _loaded.get(name)
+        if mod is not None:
+            return mod
     name = _check_name(name)
     mod = _loaded.get(name)
     if mod is not None:
@@ -107,7 +121,10 @@ def get_backend() -> str:
     True
     """
     name = _active.get()
-    return name if name is not None else _check_name(_global_name[0])
+    if name is not None:
+        return name
+    name = _global_name[0]
+    return name if name in BACKENDS else _check_name(name)
 
 
 @contextlib.contextmanager

@@ -124,13 +124,13 @@ def uniform(be: Any, rng: Any, key: Any, shape: Any = (), dtype: Any = None,
 
 
 def std_normal_from_u01(be: Any, rng: Any, u01: Any, dt: Any) -> Any:
-    """Standard normals from [0,1) uniforms as JAX does: ``sqrt(2) erfinv(u)``, ``u`` on
-    ``(-1, 1)`` (``u = max(lo, 2 u01 - ... )`` with ``lo = nextafter(-1, 0)``).
+    """Standard normals from [0,1) uniforms as JAX does: ``sqrt(2) erfinv(u)`` with
+    ``u = max(lo, u01 * (1 - lo) + lo)`` on ``[lo, 1)``, ``lo = nextafter(-1, 0)``.
 
     >>> import numpy as np
     >>> from polyro.backends import numpy as be
     >>> from polyro.backends.numpy.random import _be, _RNG
-    >>> float(std_normal_from_u01(_be, _RNG, np.array(0.5), np.float64))
+    >>> round(float(std_normal_from_u01(_be, _RNG, np.array(0.5), np.float64)), 12)
     0.0
     """
     npdt = np.dtype(_finfo(dt).dtype)

@@ -15,6 +15,9 @@ Conventions, identical to ``jax.random`` with its default ``jax_threefry_partiti
 * ``fold_in(key, d) = hash(key, (0, d))`` for a 32-bit ``d``;
 * 32 random bits at element ``i``: ``y0 ^ y1``; 64 random bits: ``(y0 << 32) | y1``.
 
+So ``fold_in(key, d) == split(key, n)[d]`` for ``d < n`` (as in JAX): derive keys either by
+splitting or by folding in, not both from the same parent.
+
 The interface object ``ops`` (see :class:`IntOps`) supplies wrap-around 32-bit ``add``, ``xor``
 and rotate-left on the engine's arrays. Key words are plain Python ints when known (the fast
 path: the key schedule is then computed in Python) or arrays broadcastable against the
@@ -129,7 +132,7 @@ def hash2x32(ops: type[IntOps] | IntOps, k0: Any, k1: Any, x0: Any, x1: Any) -> 
     >>> import numpy as np
     >>> y = hash2x32(NumpyOps, 0, 42, np.array([0], np.uint32), np.array([1], np.uint32))
     >>> [int(v[0]) for v in y]
-    [1040011604, 1616613810]
+    [64467757, 2916123636]
     """
     if isinstance(ops, type):
         ops = ops()

@@ -27,9 +27,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from polyro.backends import backend_of, current
-from polyro.core.handlers import seed, substitute, trace
+from polyro.core.handlers import enum, seed, substitute, trace
+from polyro.core.handlers.enum import is_enumerated
 from polyro.core.handlers.trace import Trace
 from polyro.core.init_strategies import init_to_uniform
+from polyro.core.runtime import Messenger
 from polyro.errors import InitializationError, ModelError
 
 __all__ = [
@@ -68,11 +70,43 @@ def log_density(
     """
     model_kwargs = dict(model_kwargs or {})
     fn = substitute(model, data=dict(params)) if params else model
-    tr = trace(fn).get_trace(*model_args, **model_kwargs)
+    with _EnumProbe() as found:
+        tr = trace(fn).get_trace(*model_args, **model_kwargs)
+    if found:  # enumerated discrete sites: sum them out exactly
+        from polyro.inference.enum.api import enum_log_joint, guess_max_plate_nesting
+
+        return enum_log_joint(fn, model_args, model_kwargs, guess_max_plate_nesting(tr))
     total = tr.log_prob_sum()
     if isinstance(total, float):
         total = current().asarray(total, dtype=current().float_dtype())
     return total, tr
+
+
+class _EnumProbe(Messenger):
+    """Give enumerated sites without a value a placeholder (their first support point) and
+    record their names, so a first plain run can tell whether a model needs enumeration."""
+
+    def enter_frame(self) -> _EnumProbe:
+        frame = super().enter_frame()
+        frame._found = []
+        return frame
+
+    def frame_value(self) -> list:
+        return self._found
+
+    def _pyro_sample(self, msg: Any) -> None:
+        if msg["value"] is None and is_enumerated(msg):
+            msg["value"] = msg["fn"].enumerate_support(expand=True)[0]
+            self._found.append(msg["name"])
+
+
+def _enum_nesting(tr: Trace) -> int:
+    """max_plate_nesting for a model with enumerated latent sites, or -1 when it has none."""
+    if not any(is_enumerated(s) for s in tr.values()):
+        return -1
+    from polyro.inference.enum.api import guess_max_plate_nesting
+
+    return guess_max_plate_nesting(tr)
 
 
 def transform_fn(
@@ -166,6 +200,13 @@ def potential_energy(
     >>> round(float(potential_energy(model, (), {}, {"s": 0.0})), 6)  # -(log N(0;0,1))
     0.918939
     """
+    return _potential(model, model_args, model_kwargs, params, None)
+
+
+def _potential(model: Callable, model_args: tuple, model_kwargs: Mapping[str, Any] | None,
+               params: Mapping[str, Any] | None, max_plate_nesting: int | None) -> Any:
+    """:func:`potential_energy`; ``max_plate_nesting`` -1: no enumeration, ``None``: find out
+    with a probe run, ``n >= 0``: sum the enumerated sites out with ``n`` plate dims."""
     params = dict(params or {})
     jacobians: list[Any] = []
 
@@ -182,10 +223,25 @@ def potential_energy(
         jacobians.append(ladj)
         return x
 
-    tr = trace(substitute(model, substitute_fn=sub)).get_trace(
-        *model_args, **dict(model_kwargs or {})
-    )
-    total = tr.log_prob_sum()
+    fn = substitute(model, substitute_fn=sub)
+    model_kwargs = dict(model_kwargs or {})
+    if max_plate_nesting is None:
+        with _EnumProbe() as found:
+            tr = trace(fn).get_trace(*model_args, **model_kwargs)
+        if found:
+            from polyro.inference.enum.api import guess_max_plate_nesting
+
+            max_plate_nesting = guess_max_plate_nesting(tr)
+            jacobians.clear()
+        else:
+            max_plate_nesting = -1
+            total = tr.log_prob_sum()
+    elif max_plate_nesting < 0:
+        total = trace(fn).get_trace(*model_args, **model_kwargs).log_prob_sum()
+    if max_plate_nesting >= 0:
+        from polyro.inference.enum.api import enum_log_joint
+
+        total = enum_log_joint(fn, model_args, model_kwargs, max_plate_nesting)[0]
     for j in jacobians:
         total = total + backend_of(j).xp.sum(j)
     if isinstance(total, float):
@@ -343,18 +399,22 @@ def initialize_model(
     if isinstance(key, int):
         key = be.key(key)
     kbe = backend_of(key)
-    proto = trace(seed(model, rng_seed=kbe.fold_in(key, 0x5EED))).get_trace(
-        *model_args, **model_kwargs
-    )
+    # the prototype run goes through the init strategy too: improper priors (ImproperUniform)
+    # have no sampler
+    proto = trace(substitute(seed(model, rng_seed=kbe.fold_in(key, 0x5EED)),
+                             substitute_fn=init_strategy)).get_trace(*model_args, **model_kwargs)
     if validate:
         check_observations(proto)
     names = latent_sites(proto)
+    mpn = _enum_nesting(proto)
 
     def potential_fn(u: dict) -> Any:
-        return potential_energy(model, model_args, model_kwargs, u)
+        return _potential(model, model_args, model_kwargs, u, mpn)
+
+    post_model = model if mpn < 0 else enum(model, first_available_dim=-mpn - 1)
 
     def postprocess_fn(u: dict) -> dict:
-        return constrain_fn(model, model_args, model_kwargs, u, return_deterministic=True)
+        return constrain_fn(post_model, model_args, model_kwargs, u, return_deterministic=True)
 
     last_problem = ""
     for attempt in range(max_tries):

@@ -56,6 +56,20 @@ def _draw(site: Any, key: Any, n: int | None = None) -> Any:
     return site["fn"].sample(key, shape)
 
 
+def _unconstrained_proto(site: Any) -> tuple[Any, tuple[int, ...], Any, Any]:
+    """The bijection of a site's support, the unconstrained shape, the backend and the dtype,
+    found without drawing from the site (improper priors such as ImproperUniform have no
+    sampler)."""
+    from polyro.core.distributions import biject_to
+
+    fn = site["fn"]
+    t = biject_to(fn.support)
+    shape = tuple(site["kwargs"].get("sample_shape", ())) + tuple(fn.shape())
+    shape = tuple(t.inverse_shape(shape))
+    be = backend_of(site["key"])
+    return t, shape, be, be.float_dtype()
+
+
 def init_to_sample(site: Any = None) -> Any:
     """Initialize at a draw from the site's distribution (prior).
 
@@ -121,12 +135,9 @@ def init_to_feasible(site: Any = None) -> Any:
         return init_to_feasible
     if not _applies(site):
         return None
-    from polyro.core.distributions import biject_to
 
-    value = _draw(site, _keys(site)[0])
-    t = biject_to(site["fn"].support)
-    u = t.inv(value)
-    return t(u * 0.0)
+    t, shape, be, dtype = _unconstrained_proto(site)
+    return t(be.xp.zeros(shape, dtype=dtype))
 
 
 def init_to_uniform(site: Any = None, radius: float = 2.0) -> Any:
@@ -139,14 +150,10 @@ def init_to_uniform(site: Any = None, radius: float = 2.0) -> Any:
         return functools.partial(init_to_uniform, radius=radius)
     if not _applies(site):
         return None
-    from polyro.core.distributions import biject_to
 
     k = _keys(site)
-    value = _draw(site, k[0])
-    t = biject_to(site["fn"].support)
-    u = t.inv(value)
-    be = backend_of(u)
-    draw = be.uniform(k[1], tuple(u.shape), dtype=u.dtype, minval=-radius, maxval=radius)
+    t, shape, be, dtype = _unconstrained_proto(site)
+    draw = be.uniform(k[1], shape, dtype=dtype, minval=-radius, maxval=radius)
     return t(draw)
 
 

@@ -75,7 +75,7 @@ def _map_draws(fn: Callable, keys: Any, samples: dict, parallel: bool,
         k = keys[start:stop]
         s = {name: v[start:stop] for name, v in samples.items()}
         if parallel and be.SUPPORTS_VMAP:
-            chunks.append(eu.map_leading(fn, k, s))
+            chunks.append(eu.map_leading(fn, k, s, jit=True))
         else:
             outs = [fn(k[i], {name: v[i] for name, v in s.items()}) for i in range(stop - start)]
             chunks.append({name: xp.stack([xp.asarray(o[name]) for o in outs])
@@ -120,6 +120,9 @@ class Predictive:
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.model, self.guide = model, guide
+        if posterior_samples is not None:
+            posterior_samples = {k: (v if hasattr(v, "shape") else np.asarray(v))
+                                 for k, v in posterior_samples.items()}
         self.posterior_samples = posterior_samples
         if posterior_samples is not None:
             n = _num_draws(posterior_samples, batch_ndims)

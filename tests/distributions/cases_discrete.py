@@ -57,10 +57,14 @@ class CategoricalOracle:
 
     def logpmf(self, k):
         k = np.asarray(k).astype(np.int64)
+        n = self.p.shape[-1]
         shape = np.broadcast_shapes(k.shape, self.p.shape[:-1])
         pb = np.broadcast_to(self.p, shape + self.p.shape[-1:])
         kb = np.broadcast_to(k, shape)
-        return np.log(np.take_along_axis(pb, kb[..., None], axis=-1)[..., 0])
+        inside = (kb >= 0) & (kb < n)
+        got = np.take_along_axis(pb, np.clip(kb, 0, n - 1)[..., None], axis=-1)[..., 0]
+        with np.errstate(divide="ignore"):
+            return np.where(inside, np.log(got), -np.inf)
 
     def pmf(self, k):
         return np.exp(self.logpmf(k))
@@ -187,7 +191,8 @@ CASES: list[Case] = [
          lambda predictor: CategoricalOracle(ordered_logistic_probs(
              predictor, np.array([-1.0, 0.2, 1.5]))),
          lambda p: _ints(p, 4), checks=("log_prob", "entropy"),
-         fixed={"cutpoints": np.array([-1.0, 0.2, 1.5])}, enumerable=True, grad=("predictor",)),
+         fixed={"cutpoints": np.array([-1.0, 0.2, 1.5])}, enumerable=True, grad=("predictor",),
+         gof_max=3),
 ]
 
 # Vector-parameter discrete families: name -> (ctor, params by batch shape, values, oracle)

@@ -217,3 +217,15 @@ def test_tril_vec_round_trip(backend):
 def test_is_concrete(backend):
     assert util.is_concrete(A(backend, [1.0]))
     assert util.concrete_numpy(A(backend, 2.0)) == 2.0
+
+
+def test_import_pulls_in_no_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys, polyro.distributions as d; d.Normal(0.0, 1.0).log_prob(0.5); "
+            "print('torch' in sys.modules, 'jax' in sys.modules)")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "POLYRO_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr

@@ -86,7 +86,7 @@ def test_mass_matrix_algebra(grad_backend, mass):
     spec, inv_np = MASSES[mass]
     inv = tuple(be.asarray(m) for m in inv_np)
     full = np.zeros((3, 3))
-    for (a, b, dense), m in zip(spec.blocks, inv_np):
+    for (a, b, dense), m in zip(spec.blocks, inv_np, strict=False):
         full[a:b, a:b] = m if dense else np.diag(m)
     r = np.array([0.7, 0.2, -0.4])
     np.testing.assert_allclose(be.to_numpy(velocity(spec, inv, be.asarray(r), xp)), full @ r,

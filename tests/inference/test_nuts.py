@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mcmc_checks import as_np, check_moments
 
 from polyro.inference.mcmc import HMC, MCMC, NUTS
-
-from mcmc_checks import as_np, check_moments
 
 COV = np.array([[1.0, 0.9], [0.9, 1.0]]) * np.array([[1.0], [2.0]]) * np.array([1.0, 2.0])
 

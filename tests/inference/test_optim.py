@@ -25,7 +25,7 @@ def _reference(kind, hyper, p0, grads):
     slots = [dict() for _ in ps]
     for t, g_tree in enumerate(grads, start=1):
         gs = [np.array(x) for x in _leaves(g_tree)]
-        for i, (p, g) in enumerate(zip(ps, gs)):
+        for i, (p, g) in enumerate(zip(ps, gs, strict=False)):
             s = slots[i]
             lr = hyper["lr"]
             if kind == "sgd":
@@ -75,7 +75,7 @@ def test_optimizer_matches_reference(backend, kind, cls, hyper):
         state = opt.update(conv(g), state)
     got = [be.to_numpy(x) for x in _leaves(opt.get_params(state))]
     want = _reference(kind, hyper, P0, GRADS)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     assert int(be.to_numpy(state.step)) == len(GRADS)
 

@@ -18,7 +18,7 @@ import polyro.distributions as dist
 from polyro.errors import AutodiffUnavailableError
 from polyro.inference import SVI, NonFiniteLossError, Trace_ELBO
 from polyro.inference.autoguide import AutoDelta, AutoNormal
-from polyro.optim import Adam, SGD, exponential_decay
+from polyro.optim import SGD, Adam, exponential_decay
 
 Y_NN = np.array([0.3, 1.2, 0.8, 1.9, 1.1, 0.4, 1.5, 0.9])
 X_BB = np.array([1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1])

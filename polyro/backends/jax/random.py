@@ -274,7 +274,7 @@ def _bind(name: str, fn: Callable, native: Callable | None = None) -> Callable:
             st = dict(static)
 
             def run(*dyn: Any) -> Any:
-                return fn(_be, rng, **dict(zip(names, dyn)), **st)
+                return fn(_be, rng, **dict(zip(names, dyn, strict=True)), **st)
 
             f = cache[ck] = jax.jit(run)
         return f(*vals)

@@ -16,7 +16,7 @@ values then differ from the torch and JAX backends. No global generator is touch
 >>> k.tolist(), r.split(k).shape
 ([0, 0], (2, 2))
 >>> float(r.uniform(k, ()))  # identical to jax.random.uniform(PRNGKey(0)) in float64
-0.9653214611189975
+0.41845711171638644
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class TorchOptimizer:
         leaves, treedef = optree.tree_flatten(state.params, none_is_leaf=False)
         g_leaves = optree.tree_leaves(grads, none_is_leaf=False)
         with torch.no_grad():
-            for t, p, g in zip(holder.tensors, leaves, g_leaves):
+            for t, p, g in zip(holder.tensors, leaves, g_leaves, strict=False):
                 if p is not t:
                     t.copy_(p)
                 t.grad = torch.as_tensor(g).detach().to(t.dtype)

@@ -398,7 +398,8 @@ class Unit(Distribution):
     array(-1.5)
     """
 
-    arg_constraints = {"log_factor": constraints.real}
+    # -inf is a legitimate log factor (a hard constraint), so the factor is not validated
+    arg_constraints = {"log_factor": constraints.dependent}
     support = constraints.real
 
     def __init__(self, log_factor: Any, validate_args: bool | None = None) -> None:

@@ -94,7 +94,6 @@ class Distribution(metaclass=DistributionMeta):
     has_enumerate_support: bool = False
     reparametrized_params: list[str] = []
     _validate_args: bool = False
-    pytree_data_fields: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -16,6 +16,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
 from polyro.core.distributions.disc_common import LOG_PI, draw_shape, tril_mask, value_as
@@ -26,6 +28,7 @@ from polyro.core.distributions.util import (
     lazy_property,
     shape_of,
     validate_sample,
+    vec_to_tril_matrix,
 )
 
 __all__ = ["LKJ", "LKJCholesky", "Wishart"]
@@ -93,13 +96,11 @@ class LKJCholesky(Distribution):
         be = backend_of(eta)
         xp = be.xp
         d = self.dimension
+        _, cols_np = np.tril_indices(d, k=-1)
+        cols = xp.asarray(be.asarray(cols_np.astype(np.float64)), dtype=eta.dtype)
+        b = xp.broadcast_to(eta[..., None] + 0.5 * (d - 2) - 0.5 * cols, shape + (len(cols_np),))
+        p = vec_to_tril_matrix(2 * be.beta(key, b, b, shape + (len(cols_np),)) - 1, diagonal=-1)
         mask = tril_mask(xp, d)
-        cols = xp.astype(xp.arange(d), eta.dtype)
-        b = eta[..., None, None] + 0.5 * (d - 2) - 0.5 * cols
-        b = xp.where(mask, b, xp.ones_like(b))
-        b = xp.broadcast_to(b, shape + (d, d))
-        p = 2 * be.beta(key, b, b, shape + (d, d)) - 1
-        p = xp.where(mask, p, xp.zeros_like(p))
         log1m = xp.where(mask, xp.log1p(-p * p), xp.zeros_like(p))
         csum = xp.cumulative_sum(log1m, axis=-1)
         excl = csum - log1m  # sum over k < j

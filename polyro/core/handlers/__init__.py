@@ -14,9 +14,11 @@ from __future__ import annotations
 from polyro.core.handlers.block import block
 from polyro.core.handlers.condition import condition
 from polyro.core.handlers.do import do
+from polyro.core.handlers.enum import enum
 from polyro.core.handlers.escape import NonlocalExit, escape
 from polyro.core.handlers.infer_config import infer_config
 from polyro.core.handlers.lift import lift
+from polyro.core.handlers.markov import markov
 from polyro.core.handlers.mask import mask
 from polyro.core.handlers.reparam import LocScaleReparam, Reparam, TransformReparam, reparam
 from polyro.core.handlers.replay import replay
@@ -38,9 +40,11 @@ __all__ = [
     "block",
     "condition",
     "do",
+    "enum",
     "escape",
     "infer_config",
     "lift",
+    "markov",
     "mask",
     "reparam",
     "replay",

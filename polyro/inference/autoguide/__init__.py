@@ -6,6 +6,14 @@ AutoLowRankMultivariateNormal, AutoLaplaceApproximation, AutoGuideList.
 0.1
 """
 
+from polyro.core.init_strategies import (
+    init_to_feasible,
+    init_to_mean,
+    init_to_median,
+    init_to_sample,
+    init_to_uniform,
+    init_to_value,
+)
 from polyro.inference.autoguide.base import AutoGuide
 from polyro.inference.autoguide.continuous import (
     AutoContinuous,
@@ -27,4 +35,10 @@ __all__ = [
     "AutoLowRankMultivariateNormal",
     "AutoLaplaceApproximation",
     "AutoGuideList",
+    "init_to_feasible",
+    "init_to_mean",
+    "init_to_median",
+    "init_to_sample",
+    "init_to_uniform",
+    "init_to_value",
 ]

@@ -323,12 +323,13 @@ def all_finite(tree: Any) -> Any:
 _VMAP_BROKEN: set[str] = set()
 
 
-def map_leading(fn: Any, *xs: Any) -> Any:
+def map_leading(fn: Any, *xs: Any, jit: bool = False) -> Any:
     """``fn`` over the leading dim of ``xs`` (pytrees of arrays), stacking the outputs.
 
     Uses ``be.vmap`` where the backend supports it. If vectorizing fails (e.g. a draw that
     ``torch.func.vmap`` cannot batch), it falls back to a loop for the rest of the process:
-    the values are the same either way, since each item gets its own key.
+    the values are the same either way, since each item gets its own key. With ``jit=True``
+    the vectorized function is compiled with ``be.jit`` on backends that have JIT.
 
     >>> import numpy as np
     >>> map_leading(lambda a: 2 * a, np.arange(3.0)).tolist()
@@ -337,7 +338,10 @@ def map_leading(fn: Any, *xs: Any) -> Any:
     be = backends.current()
     if be.SUPPORTS_VMAP and be.NAME not in _VMAP_BROKEN:
         try:
-            return be.vmap(fn)(*xs)
+            vfn = be.vmap(fn)
+            if jit and be.SUPPORTS_JIT:
+                vfn = be.jit(vfn)
+            return vfn(*xs)
         except Exception:  # noqa: BLE001 - retried as a loop below; real errors re-raise there
             if be.SUPPORTS_JIT:
                 raise

@@ -113,7 +113,7 @@ def welford_update(s: WelfordState, spec: MassSpec, x: Any, xp: Any) -> WelfordS
     """Add one draw ``x`` (``(*batch, D)``)."""
     n = s.n + 1.0
     means, m2s = [], []
-    for (a, b, dense), mean, m2 in zip(spec.blocks, s.mean, s.m2):
+    for (a, b, dense), mean, m2 in zip(spec.blocks, s.mean, s.m2, strict=False):
         xb = x[..., a:b] if len(spec.blocks) > 1 else x
         delta = xb - mean
         mean = mean + delta / n
@@ -131,7 +131,7 @@ def welford_covariance(s: WelfordState, spec: MassSpec, xp: Any, regularize: boo
     """Regularized covariance per block (the new inverse mass)."""
     n = s.n
     out = []
-    for (a, b, dense), m2 in zip(spec.blocks, s.m2):
+    for (a, b, dense), m2 in zip(spec.blocks, s.m2, strict=False):
         cov = m2 / xp.maximum(n - 1.0, 1.0)
         if regularize:
             shrink = n / (n + 5.0)

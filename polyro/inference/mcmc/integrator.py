@@ -63,7 +63,7 @@ def _blockwise(spec: MassSpec, mats: tuple, r: Any, xp: Any, dense_fn: Callable,
         _, _, dense = spec.blocks[0]
         return dense_fn(mats[0], r, xp) if dense else diag_fn(mats[0], r, xp)
     parts = []
-    for (a, b, dense), m in zip(spec.blocks, mats):
+    for (a, b, dense), m in zip(spec.blocks, mats, strict=False):
         rb = r[..., a:b]
         parts.append(dense_fn(m, rb, xp) if dense else diag_fn(m, rb, xp))
     return xp.concat(parts, axis=-1)
@@ -108,7 +108,7 @@ def momentum_factor(spec: MassSpec, inv_mass: tuple, be: Any) -> tuple:
     """Momentum factors for a new inverse mass: ``1/sqrt(diag)`` or ``inv(cholesky(inv_mass))``."""
     xp = be.xp
     out = []
-    for (_, _, dense), m in zip(spec.blocks, inv_mass):
+    for (_, _, dense), m in zip(spec.blocks, inv_mass, strict=False):
         out.append(be.inv(be.cholesky(m)) if dense else 1.0 / xp.sqrt(m))
     return tuple(out)
 

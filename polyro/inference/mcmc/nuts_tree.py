@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .integrator import MassSpec, kinetic_energy, leapfrog, sample_momentum, velocity
-from .util import int_dtype, make_branch, make_select, masked_while, select
+from .util import int_dtype, make_branch, make_select, masked_while
 
 __all__ = ["nuts_transition", "NUTSResult", "random_size"]
 

@@ -78,7 +78,7 @@ class FlatLayout:
         self.sizes = [int(math.prod(s)) for s in self.shapes]
         self.slices: dict[str, tuple[int, int]] = {}
         start = 0
-        for k, n in zip(self.keys, self.sizes):
+        for k, n in zip(self.keys, self.sizes, strict=False):
             self.slices[k] = (start, start + n)
             start += n
         self.size = start
@@ -99,7 +99,7 @@ class FlatLayout:
         leaves = self.leaves(tree)
         xp = backends.namespace(*leaves)
         parts = []
-        for leaf, n in zip(leaves, self.sizes):
+        for leaf, n in zip(leaves, self.sizes, strict=False):
             leaf = xp.asarray(leaf)
             batch = tuple(leaf.shape[: leaf.ndim - len(self.shapes[len(parts)])])
             parts.append(xp.reshape(leaf, batch + (n,)))
@@ -114,12 +114,12 @@ class FlatLayout:
         xp = backends.namespace(flat)
         batch = tuple(flat.shape[:-1])
         out = []
-        for k, shape in zip(self.keys, self.shapes):
+        for k, shape in zip(self.keys, self.shapes, strict=False):
             a, b = self.slices[k]
             part = flat if (a == 0 and b == self.size) else flat[..., a:b]
             out.append(xp.reshape(part, batch + shape))
         if self.is_dict:
-            return dict(zip(self.keys, out))
+            return dict(zip(self.keys, out, strict=False))
         be = backends.backend_of(flat)
         return be.tree_unflatten(self.treedef, out)
 
@@ -153,9 +153,9 @@ def select(pred: Any, a: Any, b: Any, xp: Any) -> Any:
     if isinstance(a, dict):
         return {k: select(pred, a[k], b[k], xp) for k in a}
     if isinstance(a, tuple) and hasattr(a, "_fields"):
-        return type(a)(*[select(pred, x, y, xp) for x, y in zip(a, b)])
+        return type(a)(*[select(pred, x, y, xp) for x, y in zip(a, b, strict=False)])
     if isinstance(a, (tuple, list)):
-        return type(a)(select(pred, x, y, xp) for x, y in zip(a, b))
+        return type(a)(select(pred, x, y, xp) for x, y in zip(a, b, strict=False))
     if a is None:
         return None
     return xp.where(expand_as(pred, a, xp), a, b)

@@ -11,8 +11,8 @@
 
 from polyro.inference.optim.adapters import from_native
 from polyro.inference.optim.base import (
-    OptimState,
     Optimizer,
+    OptimState,
     clip_by_global_norm,
     clip_by_value,
     global_norm,

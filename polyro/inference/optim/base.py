@@ -82,7 +82,7 @@ def clip_by_global_norm(tree: Any, max_norm: float) -> Any:
     """Scale ``tree`` so that its global norm is at most ``max_norm`` (no change when below).
 
     >>> import numpy as np
-    >>> clip_by_global_norm({"a": np.array([3.0, 4.0])}, 1.0)["a"].tolist()
+    >>> np.round(clip_by_global_norm({"a": np.array([3.0, 4.0])}, 1.0)["a"], 12).tolist()
     [0.6, 0.8]
     """
     if max_norm is None:
@@ -187,7 +187,7 @@ class Optimizer:
         step = state.step + 1
         lr = self._lr_at(state.step)
         new_p, new_aux = [], []
-        for p, g, slots in zip(p_leaves, g_leaves, state.aux):
+        for p, g, slots in zip(p_leaves, g_leaves, state.aux, strict=False):
             p2, s2 = self._update_leaf(p, g, slots, lr, step)
             new_p.append(p2)
             new_aux.append(s2)

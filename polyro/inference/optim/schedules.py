@@ -137,7 +137,7 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Ca
     def sched(step: Any) -> Any:
         xp, s = _f(step)
         out = values[0] + 0.0 * s
-        for b, lo, hi in zip(boundaries, values[:-1], values[1:]):
+        for b, lo, hi in zip(boundaries, values[:-1], values[1:], strict=False):
             out = out + xp.where(s >= b, hi - lo, 0.0 * s)
         return out
 

@@ -1,0 +1,172 @@
+"""NUTS benchmarks (plain script): eight schools noncentered (1000 + 1000) and Bayesian logistic
+regression (N=5000, D=20, 500 + 500), float64, one chain, on polyro-jax and polyro-torch, and on
+NumPyro / Pyro when they are importable (otherwise reported as skipped).
+
+Reports the total wall time of ``MCMC.run`` (compilation included), the number of leapfrog
+steps, the time per leapfrog step, and on JAX the time of one jitted potential-and-gradient call
+(measured inside a compiled loop) and the overhead ratio per-leapfrog / per-gradient.
+
+    python benchmarks/bench_mcmc.py [--only jax|torch] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import time
+
+import numpy as np
+
+import polyro
+import polyro.distributions as dist
+from polyro.inference.mcmc import MCMC, NUTS
+
+ES_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+ES_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+
+
+def eight_schools(y, sigma):
+    mu = polyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = polyro.sample("tau", dist.HalfCauchy(5.0))
+    with polyro.plate("J", 8):
+        tt = polyro.sample("theta_trans", dist.Normal(0.0, 1.0))
+        polyro.sample("y", dist.Normal(mu + tau * tt, sigma), obs=y)
+
+
+def logistic(X, y):
+    D = X.shape[1]
+    w = polyro.sample("w", dist.Normal(0.0, 1.0).expand((D,)).to_event(1))
+    b = polyro.sample("b", dist.Normal(0.0, 1.0))
+    logits = polyro.ops.matmul(X, w) + b
+    with polyro.plate("N", X.shape[0]):
+        polyro.sample("y", dist.Bernoulli(logits=logits), obs=y)
+
+
+def logistic_data(seed=0, N=5000, D=20):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, D))
+    w = rng.normal(size=D) * 0.5
+    y = (rng.uniform(size=N) < 1 / (1 + np.exp(-(X @ w + 0.3)))).astype(float)
+    return X, y
+
+
+def grad_call_time(be, kernel, state, n=500):
+    """Seconds per potential-and-gradient call inside a compiled loop (JAX)."""
+    vg = kernel._vg
+    x0 = kernel._layout.ravel(state.z)
+
+    def loop(x):
+        def body(i, c):
+            x, acc = c
+            v, g = vg(x)
+            return x + 1e-12 * g, acc + v
+        return be.fori_loop(0, n, body, (x, x[0] * 0.0))
+
+    f = be.jit(loop)
+    be.to_numpy(f(x0)[1])
+    t = time.perf_counter()
+    be.to_numpy(f(x0)[1])
+    return (time.perf_counter() - t) / n
+
+
+def sample_loop_time(be, kernel, state, n=200):
+    """Seconds per leapfrog step of the compiled post-warmup transition loop (JAX)."""
+    def loop(s):
+        def body(i, c):
+            s, steps = c
+            s = kernel.sample(s)
+            return s, steps + s.num_steps
+        return be.fori_loop(0, n, body, (s, state.num_steps * 0))
+
+    f = be.jit(loop)
+    be.to_numpy(f(state)[1])
+    t = time.perf_counter()
+    _, steps = f(state)
+    steps = int(be.to_numpy(steps))
+    return (time.perf_counter() - t) / max(steps, 1)
+
+
+def run_polyro(name, model, args, warmup, samples):
+    polyro.set_default_dtype("float64")
+    with polyro.backend(name) as be:
+        args = tuple(be.asarray(a) for a in args)
+        kernel = NUTS(model)
+        m = MCMC(kernel, num_warmup=warmup, num_samples=samples, progress_bar=False)
+        t = time.perf_counter()
+        m.run(be.key(0), *args)
+        total = time.perf_counter() - t
+        ex = m.get_extra_fields()
+        steps = int(ex["num_steps"].sum())
+        out = {"total_s": total, "sampling_leapfrogs": steps,
+               "divergences": int(ex["diverging"].sum()),
+               "mean_tree_steps": float(ex["num_steps"].mean()),
+               "step_size": float(ex["step_size"][-1])}
+        if getattr(be, "SUPPORTS_JIT", False):
+            state = m.last_state
+            g = grad_call_time(be, kernel, state)
+            lf = sample_loop_time(be, kernel, state)
+            out.update(grad_call_us=g * 1e6, leapfrog_us=lf * 1e6, overhead_ratio=lf / g)
+        return out
+
+
+def run_numpyro(model_name, args, warmup, samples):  # pragma: no cover - optional peer
+    import jax
+    import numpyro
+    import numpyro.distributions as nd
+    from numpyro.infer import MCMC as NMCMC
+    from numpyro.infer import NUTS as NNUTS
+
+    jax.config.update("jax_enable_x64", True)
+
+    if model_name == "eight_schools":
+        def model(y, sigma):
+            mu = numpyro.sample("mu", nd.Normal(0.0, 5.0))
+            tau = numpyro.sample("tau", nd.HalfCauchy(5.0))
+            with numpyro.plate("J", 8):
+                tt = numpyro.sample("theta_trans", nd.Normal(0.0, 1.0))
+                numpyro.sample("y", nd.Normal(mu + tau * tt, sigma), obs=y)
+    else:
+        def model(X, y):
+            w = numpyro.sample("w", nd.Normal(0.0, 1.0).expand((X.shape[1],)).to_event(1))
+            b = numpyro.sample("b", nd.Normal(0.0, 1.0))
+            with numpyro.plate("N", X.shape[0]):
+                numpyro.sample("y", nd.Bernoulli(logits=X @ w + b), obs=y)
+    m = NMCMC(NNUTS(model), num_warmup=warmup, num_samples=samples, progress_bar=False)
+    t = time.perf_counter()
+    m.run(jax.random.PRNGKey(0), *args)
+    return {"total_s": time.perf_counter() - t}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["jax", "torch"], default=None)
+    ap.add_argument("--quick", action="store_true", help="10x fewer iterations")
+    opts = ap.parse_args()
+    q = 10 if opts.quick else 1
+    X, y = logistic_data()
+    cases = [("eight_schools", eight_schools, (ES_Y, ES_SIGMA), 1000 // q, 1000 // q),
+             ("logistic_5000x20", logistic, (X, y), 500 // q, 500 // q)]
+    results = {}
+    for case, model, args, w, s in cases:
+        for name in ("jax", "torch"):
+            if opts.only and name != opts.only:
+                continue
+            if importlib.util.find_spec(name) is None:
+                results[f"{case}/polyro-{name}"] = "skipped (engine not installed)"
+                continue
+            results[f"{case}/polyro-{name}"] = run_polyro(name, model, args, w, s)
+            print(case, name, json.dumps(results[f"{case}/polyro-{name}"]), flush=True)
+        if importlib.util.find_spec("numpyro") is not None:
+            results[f"{case}/numpyro"] = run_numpyro(case.split("_5000")[0], args, w, s)
+        else:
+            results[f"{case}/numpyro"] = "skipped (numpyro not installed)"
+        if importlib.util.find_spec("pyro") is None:
+            results[f"{case}/pyro"] = "skipped (pyro-ppl not installed)"
+        else:  # pragma: no cover
+            results[f"{case}/pyro"] = "skipped (not wired in this script yet)"
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""A torch user of the package: torch tensors in, NUTS on torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import polyro
+
+from .models import fit
+
+
+def main(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 2))
+    y = X @ np.array([1.0, -2.0]) + 0.3 * rng.standard_t(5, size=80)
+    with polyro.backend("torch"):
+        return fit(torch.tensor(X), torch.tensor(y))
+
+
+if __name__ == "__main__":
+    print(main())

@@ -1,0 +1,199 @@
+"""Tensor variable elimination in log space: sum-product and max-product over plated factors.
+
+A *factor* is ``(log_tensor, labels, ordinal)``: one label per axis (an enumerated variable's
+name or a plate's name) and the set of plates the factor lives in. Variables are eliminated in
+program order inside the deepest plate set first (Obermeyer et al. 2019, "Tensor variable
+elimination for plated factor graphs"): the factors of an ordinal that share a local variable
+are contracted with ``opt_einsum.contract`` on the backend's arrays (shifted by their maxima, so
+the log-sum-exp is stable), then the plates the result no longer depends on are product-reduced
+(summed in log space) and the result moves to its parent ordinal. A Markov chain therefore costs
+one small contraction per step: ``O(T K^2)`` for an HMM.
+
+>>> import numpy as np
+>>> f1 = (np.log(np.array([0.3, 0.7])), ("z",), frozenset())
+>>> f2 = (np.log(np.array([[0.5, 0.5], [0.1, 0.9]])), ("z", "y"), frozenset())
+>>> round(float(np.exp(sum_product([f1, f2], {"z": frozenset(), "y": frozenset()}, {}))), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import opt_einsum
+
+from polyro.backends import backend_of
+from polyro.errors import ModelError
+
+__all__ = ["align", "log_einsum", "sum_product", "Factor"]
+
+Factor = tuple  # (log tensor, labels tuple, ordinal frozenset)
+
+
+def _symbols(labels: Sequence[str], table: dict[str, str]) -> str:
+    out = []
+    for lab in labels:
+        if lab not in table:
+            table[lab] = opt_einsum.get_symbol(len(table))
+        out.append(table[lab])
+    return "".join(out)
+
+
+def align(x: Any, labels: Sequence[str], out_labels: Sequence[str]) -> Any:
+    """Permute ``x`` (axes named ``labels``) to the order of ``out_labels``, adding size-1 axes
+    for the labels it lacks.
+
+    >>> import numpy as np
+    >>> align(np.zeros((2, 3)), ("a", "b"), ("b", "c", "a")).shape
+    (3, 1, 2)
+    """
+    xp = backend_of(x).xp
+    labels = tuple(labels)
+    present = [lab for lab in out_labels if lab in labels]
+    perm = [labels.index(lab) for lab in present]
+    if perm != list(range(len(perm))):
+        x = xp.permute_dims(x, tuple(perm))
+    shape = []
+    it = iter(x.shape)
+    for lab in out_labels:
+        shape.append(next(it) if lab in labels else 1)
+    if len(shape) != x.ndim:
+        x = xp.reshape(x, tuple(shape))
+    return x
+
+
+def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
+               op: str = "sum") -> Any:
+    """``log(sum/max over the dropped labels of prod exp(operands))``, stably.
+
+    ``op="sum"`` contracts with ``opt_einsum.contract`` on the backend's arrays after shifting
+    every operand by its maximum over the dropped labels; ``op="max"`` is the max-plus
+    (tropical) product.
+
+    >>> import numpy as np
+    >>> a = np.log(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> np.round(np.exp(log_einsum([(a, ("i", "j"))], ("i",))), 9).tolist()
+    [3.0, 7.0]
+    """
+    out_labels = tuple(out_labels)
+    be = backend_of(*[t for t, _ in operands])
+    xp = be.xp
+    if op == "max":
+        allv = list(out_labels)
+        for _, labs in operands:
+            allv += [lab for lab in labs if lab not in allv]
+        total = None
+        for t, labs in operands:
+            a = align(t, labs, allv)
+            total = a if total is None else total + a
+        drop = tuple(range(len(out_labels), len(allv)))
+        if drop:
+            total = xp.max(total, axis=drop)
+        return total
+    if op != "sum":
+        raise ValueError(f"log_einsum: op must be 'sum' or 'max', got {op!r}")
+    table: dict[str, str] = {}
+    shifted, specs, shift_total = [], [], None
+    for t, labs in operands:
+        labs = tuple(labs)
+        drop = tuple(i for i, lab in enumerate(labs) if lab not in out_labels)
+        if drop:
+            m = be.stop_gradient(xp.max(t, axis=drop, keepdims=True))
+            m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+            t = t - m
+            kept = tuple(lab for lab in labs if lab in out_labels)
+            ms = xp.reshape(m, tuple(s for i, s in enumerate(m.shape) if i not in drop))
+            ms = align(ms, kept, out_labels)
+            shift_total = ms if shift_total is None else shift_total + ms
+        shifted.append(xp.exp(t))
+        specs.append(_symbols(labs, table))
+    eq = ",".join(specs) + "->" + _symbols(out_labels, table)
+    out = xp.log(opt_einsum.contract(eq, *shifted))
+    if shift_total is not None:
+        out = out + shift_total
+    return out
+
+
+def _reduce_plates(t: Any, labels: tuple, plates: frozenset, sizes: dict[str, int]
+                   ) -> tuple[Any, tuple]:
+    xp = backend_of(t).xp
+    axes = tuple(i for i, lab in enumerate(labels) if lab in plates)
+    if axes:
+        t = xp.sum(t, axis=axes)
+    for p in sorted(plates):
+        if p not in labels:
+            n = sizes.get(p, 1)
+            if n != 1:
+                t = t * n
+    return t, tuple(lab for lab in labels if lab not in plates)
+
+
+def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
+                plate_sizes: dict[str, int], op: str = "sum", order: Sequence[str] | None = None,
+                record: list | None = None) -> Any:
+    """The log of the sum (``op="sum"``) or max (``op="max"``) over every enumerated variable of
+    the product of the factors (plates multiply, in log space: sum).
+
+    ``var_ordinals[v]`` is the plate set of variable ``v``; ``order`` the elimination order
+    inside an ordinal (default: ``var_ordinals``' order). With ``record`` a list, each
+    elimination appends ``(var, log_tensor, labels)``: the combined factor over the variable
+    and the variables eliminated after it, which :func:`polyro.inference.enum.infer_discrete`
+    samples backwards.
+
+    >>> import numpy as np
+    >>> lp = np.log(np.array([[0.2, 0.8], [0.6, 0.4]]))    # plate "n" of 2, var "z" of 2
+    >>> f = (lp, ("n", "z"), frozenset({"n"}))
+    >>> round(float(sum_product([f], {"z": frozenset({"n"})}, {"n": 2})), 6)
+    0.0
+    """
+    order = list(var_ordinals) if order is None else list(order)
+    rank = {v: i for i, v in enumerate(order)}
+    by_ord: dict[frozenset, list] = {}
+    for t, labels, ordinal in factors:
+        by_ord.setdefault(frozenset(ordinal), []).append((t, tuple(labels)))
+    total = None
+    while by_ord:
+        ordinal = max(by_ord, key=lambda o: (len(o), sorted(o)))
+        fs = by_ord.pop(ordinal)
+        local = sorted({lab for _, labs in fs for lab in labs
+                        if lab in var_ordinals and var_ordinals[lab] == ordinal},
+                       key=lambda v: rank.get(v, len(rank)))
+        for v in local:
+            involved = [f for f in fs if v in f[1]]
+            rest = [f for f in fs if v not in f[1]]
+            union: list[str] = []
+            for _, labs in involved:
+                union += [lab for lab in labs if lab not in union]
+            out = tuple(lab for lab in union if lab != v)
+            if record is not None:
+                phi = None
+                for t, labs in involved:
+                    a = align(t, labs, union)
+                    phi = a if phi is None else phi + a
+                record.append((v, phi, tuple(union)))
+            fs = rest + [(log_einsum(involved, out, op), out)]
+        for t, labs in fs:
+            vs = [lab for lab in labs if lab in var_ordinals]
+            target = frozenset().union(*[var_ordinals[v] for v in vs]) if vs else frozenset()
+            if not ordinal:
+                xp = backend_of(t).xp
+                s = xp.sum(t) if labs else t
+                total = s if total is None else total + s
+                continue
+            if target == ordinal:
+                raise ModelError(
+                    f"enumeration: a factor in plates {sorted(ordinal)} depends on enumerated "
+                    f"variables {vs} whose plates {[sorted(var_ordinals[v]) for v in vs]} do not "
+                    "nest (the plates are not tree-structured); polyro cannot contract this "
+                    "exactly. Restructure the model so each enumerated variable's plates "
+                    "contain those of the variables it depends on."
+                )
+            if not target <= ordinal:
+                raise ModelError(f"enumeration: variables {vs} live outside plates "
+                                 f"{sorted(ordinal)} of a factor that depends on them")
+            t, labs = _reduce_plates(t, labs, ordinal - target, plate_sizes)
+            by_ord.setdefault(target, []).append((t, labs))
+    if total is None:
+        return 0.0
+    return total

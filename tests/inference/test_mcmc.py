@@ -1,0 +1,128 @@
+"""The MCMC driver: sequential / vectorized / parallel chains, thinning, continuation from
+``last_state`` (equal to an uninterrupted run), save/load, KeyboardInterrupt, summary, arviz."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+from mcmc_checks import as_np
+
+from polyro.inference.mcmc import MCMC, NUTS, RandomWalkMetropolis
+
+
+def _pot(be):
+    xp = be.xp
+    return lambda z: 0.5 * xp.sum((z["x"] - 1.0) ** 2)
+
+
+def _kernel(be):
+    # gradient-based where possible, otherwise the numpy-capable RWM
+    if be.SUPPORTS_AUTODIFF:
+        return NUTS(potential_fn=_pot(be))
+    return RandomWalkMetropolis(potential_fn=_pot(be))
+
+
+def test_continuation_equals_uninterrupted_run(backend, tmp_path):
+    be = backend
+    init = {"x": be.asarray([0.0, 0.5])}
+    full = MCMC(_kernel(be), num_warmup=30, num_samples=40, progress_bar=False)
+    full.run(be.key(0), init_params=init)
+    part = MCMC(_kernel(be), num_warmup=30, num_samples=15, progress_bar=False)
+    part.run(be.key(0), init_params=init)
+    first = as_np(part.get_samples()["x"])
+    part.save_state(str(tmp_path / "state.pkl"))
+    # continue in memory
+    part.post_warmup_state = part.last_state
+    part.num_samples = 25
+    part.run(be.key(123))
+    second = as_np(part.get_samples()["x"])
+    np.testing.assert_allclose(np.concatenate([first, second]), as_np(full.get_samples()["x"]),
+                               rtol=1e-9, atol=1e-12)
+    # continue from the file with a fresh driver and kernel
+    fresh = MCMC(_kernel(be), num_warmup=30, num_samples=25, progress_bar=False)
+    fresh.load_state(str(tmp_path / "state.pkl"))
+    fresh.run(be.key(5), init_params=init)
+    np.testing.assert_allclose(as_np(fresh.get_samples()["x"]), second, rtol=1e-9, atol=1e-12)
+
+
+def test_thinning_and_sequential_chains(backend):
+    be = backend
+    m = MCMC(_kernel(be), num_warmup=20, num_samples=30, num_chains=2, thinning=3,
+             progress_bar=False)
+    m.run(be.key(1), init_params={"x": be.asarray(np.zeros((2, 2)))})
+    x = m.get_samples(group_by_chain=True)["x"]
+    assert tuple(x.shape) == (2, 10, 2)
+    assert tuple(m.get_samples()["x"].shape) == (20, 2)
+    assert not np.allclose(as_np(x[0]), as_np(x[1]))  # chains got different keys
+    ex = m.get_extra_fields(group_by_chain=True)
+    assert ex["accept_prob"].shape == (2, 10)
+    assert isinstance(m.last_state, list) and len(m.last_state) == 2
+
+
+def test_parallel_falls_back_with_warning(backend):
+    be = backend
+    m = MCMC(_kernel(be), num_warmup=10, num_samples=10, num_chains=2, chain_method="parallel",
+             progress_bar=False)
+    with pytest.warns(UserWarning, match="sequential"):
+        m.run(be.key(2), init_params={"x": be.asarray(np.zeros((2, 2)))})
+    assert tuple(m.get_samples(group_by_chain=True)["x"].shape) == (2, 10, 2)
+
+
+class _Interrupting:
+    """Wraps a kernel; raises KeyboardInterrupt at the n-th transition (eager loop)."""
+
+    _jittable = False
+
+    def __init__(self, kernel, n):
+        self.k, self.n, self.calls = kernel, n, 0
+
+    def __getattr__(self, name):
+        return getattr(self.k, name)
+
+    def sample(self, state, args, kwargs):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.k.sample(state, args, kwargs)
+
+
+def test_keyboard_interrupt_keeps_draws(backend):
+    be = backend
+    m = MCMC(_Interrupting(_kernel(be), 25), num_warmup=10, num_samples=50, progress_bar=False)
+    with pytest.warns(UserWarning, match="interrupted"):
+        m.run(be.key(3), init_params={"x": be.asarray([0.0, 0.0])})
+    x = as_np(m.get_samples()["x"])
+    assert x.shape == (14, 2) and np.all(np.isfinite(x))
+    assert int(be.to_numpy(m.last_state.i)) == 24
+
+
+def test_print_summary_and_errors(backend, capsys):
+    be = backend
+    m = MCMC(_kernel(be), num_warmup=20, num_samples=40, progress_bar=False)
+    with pytest.raises(RuntimeError, match="run"):
+        m.get_samples()
+    m.run(be.key(4), init_params={"x": be.asarray([0.0, 0.0])})
+    m.print_summary()
+    out = capsys.readouterr().out
+    assert "x[0]" in out and "r_hat" in out and "divergences" in out
+    with pytest.raises(ValueError, match="chain_method"):
+        MCMC(_kernel(be), num_warmup=1, num_samples=1, chain_method="threads")
+    with pytest.raises(ValueError, match="init_params"):
+        MCMC(_kernel(be), num_warmup=1, num_samples=1, progress_bar=False).run(be.key(0))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("arviz") is None, reason="arviz not installed")
+def test_to_arviz(backend):
+    import polyro
+
+    be = backend
+    m = MCMC(_kernel(be), num_warmup=10, num_samples=20, num_chains=2, progress_bar=False)
+    m.run(be.key(5), init_params={"x": be.asarray(np.zeros((2, 2)))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = polyro.to_arviz(m)
+    assert idata.posterior["x"].shape == (2, 20, 2)
+    assert "diverging" in idata.sample_stats or "acceptance_rate" in idata.sample_stats
