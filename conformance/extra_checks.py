@@ -25,8 +25,7 @@ def _grad_backends(backends):
 
 
 def svi_fit(entry_name: str, backend: str, guide_name: str, steps: int = 400) -> dict:
-    from polyro.inference import SVI, Trace_ELBO
-    from polyro.inference import autoguide
+    from polyro.inference import SVI, Trace_ELBO, autoguide
     from polyro.optim import Adam
 
     entry = CATALOG[entry_name]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ def posteriordb_dir() -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_data(name: str) -> dict:
     """The ``data.json`` of posterior ``name`` with lists turned into float64/int arrays."""
     d = posteriordb_dir()
@@ -39,7 +39,7 @@ def load_data(name: str) -> dict:
     return {k: (np.asarray(v) if isinstance(v, list) else v) for k, v in raw.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_reference(name: str) -> dict:
     """The ``reference.json`` of posterior ``name``."""
     d = posteriordb_dir()

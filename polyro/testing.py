@@ -21,6 +21,7 @@ import pytest
 
 import polyro
 from polyro import backends
+from polyro.backends.policy import default_dtype
 
 __all__ = ["backend", "grad_backend", "installed_backends", "gradient_backends"]
 
@@ -38,13 +39,8 @@ def gradient_backends() -> list[str]:
 
 def _run_in(name: str):
     be = backends.get(name)
-    previous = polyro.get_default_dtype()
-    polyro.set_default_dtype("float64")
-    try:
-        with polyro.backend(name):
-            yield be
-    finally:
-        polyro.set_default_dtype(previous)
+    with default_dtype("float64"), polyro.backend(name):
+        yield be
 
 
 @pytest.fixture(params=installed_backends())

@@ -9,7 +9,14 @@ from polyro.inference.autoguide import AutoNormal
 from polyro.optim import Adam
 
 from .common import (
-    BACKENDS, EIGHT_SIGMA, EIGHT_Y, block, eight_schools, enter, logistic_data, logistic_model,
+    BACKENDS,
+    EIGHT_SIGMA,
+    EIGHT_Y,
+    block,
+    eight_schools,
+    enter,
+    logistic_data,
+    logistic_model,
 )
 
 

@@ -295,6 +295,16 @@ def categorical(be: Any, rng: Any, key: Any, logits: Any, axis: int = -1,
     return rng.to_int(be.xp.argmax(g + logits, axis=-1))
 
 
+#: Safety cap on rejection-loop iterations; an element still not accepted (impossible for valid
+#: parameters: acceptance rates are >= ~0.5 per iteration, Knuth/geometric loops end after
+#: about rate + 1 steps) comes out NaN instead of looping forever.
+MAX_ITERS = 2000
+
+
+def _running(xp: Any, t: Any, done: Any) -> Any:
+    return xp.logical_not(xp.all(done)) & (t < MAX_ITERS)
+
+
 def _flat_keys(rng: Any, key: Any, n: int) -> Any:
     return rng.split(key, max(n, 1))
 
@@ -329,8 +339,7 @@ def _gamma_raw(be: Any, rng: Any, key: Any, alpha: Any, shape: Shape, dt: Any) -
     c = rng.asarray(1.0 / 3.0, dt) / xp.sqrt(d)
 
     def cond(state):
-        t, done, _v = state
-        return xp.logical_not(xp.all(done))
+        return _running(xp, state[0], state[1])
 
     def body(state):
         t, done, v_out = state
@@ -348,15 +357,14 @@ def _gamma_raw(be: Any, rng: Any, key: Any, alpha: Any, shape: Shape, dt: Any) -
         v_out = xp.where(accept, v, v_out)
         return t + 1, done | accept, v_out
 
-    done0 = xp.zeros((n,), dtype=xp.bool) if n else xp.ones((0,), dtype=xp.bool)
-    state = (rng.loop_counter(0), al != al, xp.ones_like(al))
-    state = (state[0], done0 | state[1], state[2])
-    _, _, v = be.while_loop(cond, body, state)
+    invalid = xp.logical_not(al >= rng.asarray(0.0, dt))  # NaN or negative
+    _, done, v = be.while_loop(cond, body, (rng.loop_counter(0), invalid, xp.ones_like(al)))
+    invalid = invalid | xp.logical_not(done)
     out = d * v
     ub = one - rng.asarray(rng.keys_uniform01(rng.keys_fold_in(keys, 0), 1, draw_dt)[0], dt)
     safe_al = xp.where(boost, al, one)
     out = xp.where(boost, out * xp.pow(ub, one / safe_al), out)
-    out = xp.where(al != al, al, out)  # NaN in, NaN out
+    out = xp.where(invalid, xp.full_like(al, float("nan")), out)
     return rng.asarray(xp.reshape(out, shape), draw_dt)
 
 
@@ -429,7 +437,7 @@ def poisson(be: Any, rng: Any, key: Any, rate: Any, shape: Any = None,
     keys = _flat_keys(rng, key, n)
     lam = xp.reshape(xp.broadcast_to(lam, shape), (n,))
     zero, one, half = (rng.asarray(v, dt) for v in (0.0, 1.0, 0.5))
-    small = lam < rng.asarray(10.0, dt)
+    small = (lam < rng.asarray(10.0, dt)) | xp.logical_not(lam < rng.asarray(float("inf"), dt))
     lam_s = xp.where(small, lam, zero)
     lam_b = xp.where(small, rng.asarray(1e5, dt), lam)
     # PTRS constants (Hoermann 1993)
@@ -440,7 +448,7 @@ def poisson(be: Any, rng: Any, key: Any, rate: Any, shape: Any = None,
     v_r = rng.asarray(0.9277, dt) - rng.asarray(3.6224, dt) / (b - rng.asarray(2.0, dt))
 
     def cond(state):
-        return xp.logical_not(xp.all(state[1]))
+        return _running(xp, state[0], state[1])
 
     def body(state):
         t, done, k_out, logp = state
@@ -463,10 +471,11 @@ def poisson(be: Any, rng: Any, key: Any, rate: Any, shape: Any = None,
         k_out = xp.where(accept, xp.where(small, kk, k), k_out)
         return t + 1, done | accept, k_out, logp_new
 
-    done0 = (lam == zero) | (lam != lam)
-    k0 = xp.where(lam != lam, lam, xp.zeros_like(lam))
-    state = (rng.loop_counter(0), done0, k0, xp.zeros_like(lam))
-    out = be.while_loop(cond, body, state)[2]
+    invalid = xp.logical_not((lam >= zero) & (lam < rng.asarray(float("inf"), dt)))
+    k0 = xp.where(invalid, xp.full_like(lam, float("nan")), xp.zeros_like(lam))
+    state = (rng.loop_counter(0), invalid | (lam == zero), k0, xp.zeros_like(lam))
+    _, done, out, _ = be.while_loop(cond, body, state)
+    out = xp.where(done, out, xp.full_like(out, float("nan")))
     return rng.asarray(xp.reshape(out, shape), draw_dt)
 
 
@@ -492,7 +501,7 @@ def binomial(be: Any, rng: Any, key: Any, n: Any, p: Any, shape: Any = None,
     zero, one, half = (rng.asarray(v, dt) for v in (0.0, 1.0, 0.5))
     flip = pp > half
     q = xp.where(flip, one - pp, pp)  # q <= 1/2: draw Binomial(n, q)
-    bad = (q != q) | (nn != nn)
+    bad = xp.logical_not((q >= zero) & (nn >= zero) & (nn < rng.asarray(float("inf"), dt)))
     trivial = (q <= zero) | (nn <= zero) | bad
     small = (nn * q < rng.asarray(10.0, dt)) | trivial
     # geometric waiting times
@@ -512,7 +521,7 @@ def binomial(be: Any, rng: Any, key: Any, n: Any, p: Any, shape: Any = None,
     h = be.lgamma(m + one) + be.lgamma(n_b - m + one)
 
     def cond(state):
-        return xp.logical_not(xp.all(state[1]))
+        return _running(xp, state[0], state[1])
 
     def body(state):
         t, done, k_out, total, count = state
@@ -539,7 +548,8 @@ def binomial(be: Any, rng: Any, key: Any, n: Any, p: Any, shape: Any = None,
 
     k_init = xp.where(bad, xp.full_like(nn, float("nan")), xp.zeros_like(nn))
     state = (rng.loop_counter(0), trivial, k_init, xp.zeros_like(nn), xp.zeros_like(nn))
-    _, _, k, _, _ = be.while_loop(cond, body, state)
+    _, done, k, _, _ = be.while_loop(cond, body, state)
+    k = xp.where(done, k, xp.full_like(k, float("nan")))
     k = xp.where(flip & xp.logical_not(bad), nn - k, k)
     return rng.asarray(xp.reshape(k, shape), draw_dt)
 

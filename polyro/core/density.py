@@ -96,6 +96,13 @@ class _EnumProbe(Messenger):
 
     def _pyro_sample(self, msg: Any) -> None:
         if msg["value"] is None and is_enumerated(msg):
+            if not getattr(msg["fn"], "has_enumerate_support", False):
+                raise ModelError(
+                    f"sample site {msg['name']!r} is marked infer={{'enumerate': 'parallel'}} "
+                    f"but its distribution {type(msg['fn']).__name__} has no finite support to "
+                    "enumerate (has_enumerate_support is False); remove the mark or use a "
+                    "finite discrete distribution."
+                )
             msg["value"] = msg["fn"].enumerate_support(expand=True)[0]
             self._found.append(msg["name"])
 

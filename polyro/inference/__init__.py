@@ -14,6 +14,7 @@ from polyro.inference.elbo import (
     ELBO,
     RenyiELBO,
     Trace_ELBO,
+    TraceEnum_ELBO,
     TraceGraph_ELBO,
     TraceMeanField_ELBO,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "Trace_ELBO",
     "TraceMeanField_ELBO",
     "TraceGraph_ELBO",
+    "TraceEnum_ELBO",
     "RenyiELBO",
     "Predictive",
     "log_likelihood",

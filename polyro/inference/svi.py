@@ -268,6 +268,7 @@ class SVI:
             chunk = max(1, min(num_steps, chunk_size or 100))
             fn = self._chunk_fn(stable_update)
             done = 0
+            prev: tuple | None = None  # (start state, length) of the previous chunk
             while done < num_steps:
                 n = min(chunk, num_steps - done)
                 new_state, chunk_losses = fn(state, args, kwargs, n)
@@ -275,23 +276,36 @@ class SVI:
                 if not stable_update and not np.all(np.isfinite(chunk_np)):
                     bad = int(np.argmin(np.isfinite(chunk_np)))
                     losses.extend(chunk_np[:bad].tolist())
-                    # replay the finite prefix step by step: identical keys, identical states
+                    # replay step by step (identical keys, identical states) to the state of
+                    # the failing step and to the one before it (the last with a finite loss)
                     upd = self._compiled_fn("update")
-                    for _ in range(bad):
-                        state, _ = upd(state, args, kwargs)
-                    self._raise_nonfinite(state, done + bad, losses, args, kwargs, pbar)
+                    if bad == 0:
+                        keep = state
+                        if prev is not None:
+                            keep = prev[0]
+                            for _ in range(prev[1] - 1):
+                                keep, _ = upd(keep, args, kwargs)
+                        diag = state
+                    else:
+                        keep = state
+                        for _ in range(bad - 1):
+                            keep, _ = upd(keep, args, kwargs)
+                        diag, _ = upd(keep, args, kwargs)
+                    self._raise_nonfinite(diag, keep, done + bad, losses, args, kwargs, pbar)
                 losses.extend(chunk_np.tolist())
+                prev = (state, n)
                 state, done = new_state, done + n
                 _advance(pbar, n, chunk_np[-1])
         else:
             upd = self._compiled_fn("stable" if stable_update else "update")
+            prev_state = state
             for i in range(num_steps):
                 new_state, loss = upd(state, args, kwargs)
                 val = float(be.to_numpy(loss))
                 if not stable_update and not math.isfinite(val):
-                    self._raise_nonfinite(state, i, losses, args, kwargs, pbar)
+                    self._raise_nonfinite(state, prev_state, i, losses, args, kwargs, pbar)
                 losses.append(val)
-                state = new_state
+                prev_state, state = state, new_state
                 _advance(pbar, 1, val)
         if pbar is not None:
             pbar.close()
@@ -299,7 +313,9 @@ class SVI:
         losses_arr = be.asarray(np.asarray(losses, dtype=np.float64))
         return SVIRunResult(self.get_params(state), state, losses_arr)
 
-    def _raise_nonfinite(self, state, step, losses, args, kwargs, pbar) -> None:
+    def _raise_nonfinite(self, state, keep, step, losses, args, kwargs, pbar) -> None:
+        """Raise for a non-finite loss at ``step``: diagnose the sites at ``state`` (whose loss is
+        not finite) and keep ``keep`` (the state before it, the last with a finite loss)."""
         if pbar is not None:
             pbar.close()
         be = backends.current()
@@ -307,7 +323,7 @@ class SVI:
         sub = be.split(state.rng_key)[1]
         sites = eu.find_nonfinite_sites(sub, self.get_params(state), self.model, self.guide,
                                         args, kw)
-        self.state = state
+        self.state = keep
         where = (f"the log density of site(s) {sites} is not finite" if sites else
                  "no single site's log density is non-finite (the parameters or gradients "
                  "overflowed: try a smaller learning rate or gradient clipping)")
@@ -316,7 +332,7 @@ class SVI:
             "in err.last_state (and svi.state); resume with svi.run(..., init_state="
             "err.last_state) after fixing the model, or pass stable_update=True to skip such "
             "steps.",
-            step=step, sites=sites, last_state=state, losses=be.asarray(np.asarray(losses)),
+            step=step, sites=sites, last_state=keep, losses=be.asarray(np.asarray(losses)),
         )
 
     # ------------------------------------------------------------------ stateful (Pyro style)

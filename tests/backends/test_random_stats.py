@@ -24,7 +24,8 @@ def N(x):
 
 
 def arr(be, v):
-    return be.asarray(np.asarray(v, np.float64), dtype="float64")
+    v = np.asarray(v, np.float64)
+    return be.asarray(v if v.ndim else float(v), dtype="float64")
 
 
 def chi2_discrete(x, pmf, support):

@@ -238,7 +238,7 @@ FAMILIES: list[Family] = [
         "HalfCauchy",
         {"scale": [1.7, 0.4, 2.5, 1.0, 3.0, 0.8]},
         half_cauchy,
-        # E[1/(1 + x/s)] ... use E[log x] = log s (x/s and s/x have the same law)
+        # E[log x] = log s (x/s and s/x have the same law)
         grad=("scale", "log", lambda scale: 1 / scale),
         sample_moments=False,
     ),

@@ -44,7 +44,7 @@ def _params(name: str, label: str) -> dict[str, np.ndarray]:
     return dict(param_sets(BY_NAME[name]))[label]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _points_cached(name: str, label: str) -> np.ndarray:
     return _points(BY_NAME[name], _params(name, label))
 

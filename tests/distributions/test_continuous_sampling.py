@@ -88,6 +88,21 @@ def test_samples(backend, name):
     assert np.all(np.abs(z_var) < Z_MAX), (name, m2, var, z_var)
 
 
+@pytest.mark.parametrize("name", ["VonMises"])
+def test_jit_sample_equals_eager(backend, name):
+    """The rejection sampler (a ``be.while_loop``) compiles whole and gives the eager draws."""
+    params = sample_params(BY_NAME[name])
+    names = list(params)
+    args = [backend.asarray(params[k]) for k in names]
+
+    def draw(key, *ps):
+        return getattr(dist, name)(**dict(zip(names, ps, strict=True))).sample(key, (N_DRAWS,))
+
+    eager = backend.to_numpy(draw(backend.key(7), *args))
+    jitted = backend.to_numpy(backend.jit(draw)(backend.key(7), *args))
+    np.testing.assert_allclose(jitted, eager, rtol=1e-10, atol=1e-12)
+
+
 def test_sample_same_seed_same_draws(backend):
     d = dist.Gamma(backend.asarray([0.5, 3.0]), backend.asarray(2.0))
     a = backend.to_numpy(d.sample(backend.key(5), (N_DRAWS,)))

@@ -340,3 +340,28 @@ def test_value_outside_support(backend):
         dist.Categorical(probs=a(np.array([0.5, 0.5]))).log_prob(a(3.0))
     b = dist.Binomial(a(3.0), probs=a(0.5), validate_args=False)
     assert np.isneginf(np_(backend, b.log_prob(a(4.0))))
+
+
+@pytest.mark.parametrize("ctor", ["Categorical", "OneHotCategorical"])
+def test_categorical_logits_grad_vs_finite_differences(grad_backend, ctor):
+    be = grad_backend
+    logits = LOGITS_2x3x4[:, 0]
+    idx = np.array([[0, 3], [2, 2], [1, 0]])
+    x = idx if ctor == "Categorical" else np.eye(4)[idx]
+
+    def f(v):
+        return be.xp.sum(getattr(dist, ctor)(logits=v).log_prob(be.asarray(x)))
+
+    g = np_(be, be.grad(f)(be.asarray(logits)))
+
+    def ref(v):
+        return CategoricalOracle(np.exp(v) / np.exp(v).sum(-1, keepdims=True)).logpmf(idx).sum()
+
+    eps = 1e-6
+    fd = np.zeros_like(logits)
+    for i in range(logits.size):
+        hi, lo = logits.copy(), logits.copy()
+        hi.flat[i] += eps
+        lo.flat[i] -= eps
+        fd.flat[i] = (ref(hi) - ref(lo)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-5)

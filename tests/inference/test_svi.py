@@ -245,7 +245,7 @@ def test_torch_and_jax_losses_agree():
     for name in ("torch", "jax"):
         with polyro.backend(name) as be:
             svi = SVI(gamma_poisson, AutoNormal(gamma_poisson), Adam(0.05),
-                      Trace_ELBO(num_particles=2))
+                      Trace_ELBO(num_particles=2, vectorize_particles="plate"))
             res = svi.run(7, 25, be.asarray(X_GP.astype(float)), progress_bar=False)
             out[name] = (_np(be, res.losses), _np(be, res.params["auto_lam_loc"]))
     np.testing.assert_allclose(out["torch"][0], out["jax"][0], rtol=1e-6)

@@ -159,7 +159,7 @@ class Categorical(_CategoricalParams):
 
     def enumerate_support(self, expand: bool = True) -> Any:
         xp = backend_of(self._log_probs).xp
-        values = xp.arange(self.num_categories, dtype=xp.int64)
+        values = xp.arange(self.num_categories)
         return enumerate_values(xp, values, self.batch_shape, (), expand)
 
 

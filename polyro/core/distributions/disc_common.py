@@ -105,13 +105,16 @@ def enumerate_values(
 
 
 def as_int_index(xp: Any, value: Any, k: int) -> Any:
-    """``value`` as int64 indices clipped into ``[0, k - 1]`` (out-of-range entries are masked
+    """``value`` as integer indices clipped into ``[0, k - 1]`` (out-of-range entries are masked
     by the caller's support check)."""
-    if not xp.isdtype(value.dtype, "integral"):
+    idx_dtype = xp.arange(1).dtype  # the engine's default index dtype (int32 on JAX without x64)
+    if xp.isdtype(value.dtype, "bool"):
+        value = xp.astype(value, idx_dtype)
+    elif not xp.isdtype(value.dtype, "integral"):
         value = xp.where(xp.isfinite(value), value, xp.zeros_like(value))
-        value = xp.astype(xp.floor(value), xp.int64)
-    elif value.dtype != xp.int64:
-        value = xp.astype(value, xp.int64)
+        value = xp.astype(xp.floor(xp.clip(value, -1.0, float(k))), idx_dtype)
+    elif value.dtype != idx_dtype:
+        value = xp.astype(value, idx_dtype)
     return xp.clip(value, 0, max(k - 1, 0))
 
 

@@ -205,10 +205,17 @@ class Wishart(Distribution):
             df = concentration
         if df is None:
             raise ValueError("Wishart: df= (degrees of freedom, > dimension - 1) is required")
-        if scale_matrix is not None:
-            covariance_matrix = scale_matrix if covariance_matrix is None else None
-        if rate_matrix is not None:
-            precision_matrix = rate_matrix if precision_matrix is None else None
+        for alias, value, target in (("scale_matrix", scale_matrix, "covariance_matrix"),
+                                     ("rate_matrix", rate_matrix, "precision_matrix")):
+            if value is None:
+                continue
+            if (covariance_matrix if target == "covariance_matrix" else precision_matrix) \
+                    is not None:
+                raise ValueError(f"Wishart: pass {target}= or its alias {alias}=, not both")
+            if target == "covariance_matrix":
+                covariance_matrix = value
+            else:
+                precision_matrix = value
         given = [(k, v) for k, v in (("covariance_matrix", covariance_matrix),
                                      ("precision_matrix", precision_matrix),
                                      ("scale_tril", scale_tril)) if v is not None]

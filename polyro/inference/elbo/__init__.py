@@ -8,6 +8,8 @@
 from polyro.inference.elbo.meanfield import TraceMeanField_ELBO
 from polyro.inference.elbo.renyi import RenyiELBO
 from polyro.inference.elbo.trace_elbo import ELBO, Trace_ELBO
+from polyro.inference.elbo.trace_enum import TraceEnum_ELBO
 from polyro.inference.elbo.tracegraph import TraceGraph_ELBO
 
-__all__ = ["ELBO", "Trace_ELBO", "TraceMeanField_ELBO", "TraceGraph_ELBO", "RenyiELBO"]
+__all__ = ["ELBO", "Trace_ELBO", "TraceMeanField_ELBO", "TraceGraph_ELBO", "RenyiELBO",
+           "TraceEnum_ELBO"]

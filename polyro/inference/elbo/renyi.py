@@ -65,7 +65,7 @@ class RenyiELBO(ELBO):
         def fn(key):
             return self._particle(key, param_map, model, guide, args, kwargs, state)[0]
 
-        log_w = self._particles(rng_key, fn)
+        log_w = self._particles(rng_key, fn)  # 'plate' mode runs as a loop here
         scaled = (1.0 - self.alpha) * log_w
         bound = (be.logsumexp(scaled, axis=0) - math.log(self.num_particles)) / (1.0 - self.alpha)
         return -bound, state

@@ -25,8 +25,12 @@ class ELBO:
 
     Args:
         num_particles: number of Monte Carlo particles averaged per estimate.
-        vectorize_particles: draw the particles with ``be.vmap`` (where the backend supports
-            vmap); otherwise a Python loop.
+        vectorize_particles: how the particles are drawn. ``True`` (default): with ``be.vmap``
+            on backends with JIT and vmap (JAX), else inside an outer plate
+            ``_num_particles_vectorized`` placed left of the model's plates (Pyro's way; needs
+            a model whose sites broadcast over extra batch dims); ``"vmap"`` or ``"plate"``
+            force one; ``False``: a Python loop. ``"plate"`` draws the same numbers on every
+            engine (the portable RNG), so torch and JAX runs then agree exactly.
 
     Subclasses implement ``_particle(key, params, model, guide, args, kwargs, state) ->
     (elbo, surrogate_extra, aux)``; ``loss`` returns ``-elbo`` whose gradient is that of the
@@ -39,8 +43,51 @@ class ELBO:
     def __init__(self, num_particles: int = 1, vectorize_particles: bool = True) -> None:
         if not (isinstance(num_particles, int) and num_particles >= 1):
             raise ValueError(f"num_particles must be a positive int, got {num_particles!r}")
+        if vectorize_particles not in (True, False, "vmap", "plate"):
+            raise ValueError(
+                f"vectorize_particles must be True, False, 'vmap' or 'plate', got "
+                f"{vectorize_particles!r}"
+            )
         self.num_particles = num_particles
-        self.vectorize_particles = bool(vectorize_particles)
+        self.vectorize_particles = vectorize_particles
+        self._nesting: dict = {}
+
+    def _mode(self) -> str:
+        """'single', 'vmap', 'plate' or 'loop'."""
+        if self.num_particles == 1:
+            return "single"
+        v = self.vectorize_particles
+        if v is False:
+            return "loop"
+        be = backends.current()
+        if v == "vmap" or (v is True and be.SUPPORTS_JIT and be.SUPPORTS_VMAP):
+            return "vmap"
+        return "plate"
+
+    def _plated(self, rng_key: Any, params: dict, model: Any, guide: Any, args: tuple,
+                kwargs: dict) -> tuple[Any, Any]:
+        """``(model, guide)`` run inside the particle plate (left of every model plate)."""
+        import polyro
+
+        ck = (id(model), id(guide))
+        nest = self._nesting.get(ck)
+        if nest is None:  # one plain run: the plate nesting (and autoguide prototypes)
+            model_tr, guide_tr = eu.get_traces(rng_key, params, model, guide, args, kwargs)
+            nest = 0
+            for site in list(model_tr.values()) + list(guide_tr.values()):
+                for f in site.get("cond_indep_stack", ()):
+                    if f.dim is not None:
+                        nest = max(nest, -f.dim)
+            self._nesting[ck] = nest
+        K = self.num_particles
+
+        def wrap(fn):
+            def wrapped(*a, **k):
+                with polyro.plate("_num_particles_vectorized", K, dim=-(nest + 1)):
+                    return fn(*a, **k)
+            return wrapped
+
+        return wrap(model), wrap(guide)
 
     # -- particles ------------------------------------------------------------------------
     def _particles(self, rng_key: Any, fn: Any) -> Any:
@@ -51,7 +98,7 @@ class ELBO:
             out = fn(rng_key)
             return be.tree_map(lambda x: be.xp.expand_dims(be.xp.asarray(x), axis=0), out)
         keys = be.split(rng_key, self.num_particles)
-        if self.vectorize_particles:
+        if self._mode() == "vmap":
             return eu.map_leading(fn, keys)
         outs = [fn(keys[i]) for i in range(self.num_particles)]
         return be.tree_map(lambda *xs: be.xp.stack([be.xp.asarray(x) for x in xs]), *outs)
@@ -69,6 +116,11 @@ class ELBO:
     def loss_with_state(self, rng_key: Any, param_map: dict, model: Any, guide: Any,
                         state: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(loss, new_state)`` where ``loss = -ELBO`` (gradient: the surrogate's)."""
+        if self._mode() == "plate":
+            m, g = self._plated(rng_key, param_map, model, guide, args, kwargs)
+            e, s, _ = self._particle(rng_key, param_map, m, g, args, kwargs, state)
+            K = self.num_particles
+            return self._combine(e / K, s / K), state
 
         def fn(key):
             e, s, _ = self._particle(key, param_map, model, guide, args, kwargs, state)

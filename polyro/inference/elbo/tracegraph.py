@@ -84,6 +84,8 @@ class TraceGraph_ELBO(ELBO):
     def init_state(self, rng_key: Any, param_map: dict, model: Any, guide: Any, *args: Any,
                    **kwargs: Any) -> Any:
         """Zero baselines, one per non-reparameterized guide site (shape: its log-prob)."""
+        if self._mode() == "plate":
+            model, guide = self._plated(rng_key, param_map, model, guide, args, kwargs)
         model_tr, guide_tr = eu.get_traces(rng_key, param_map, model, guide, args, kwargs)
         costs = self._costs(model_tr, guide_tr)
         xp = backends.current().xp
@@ -114,8 +116,15 @@ class TraceGraph_ELBO(ELBO):
         def fn(key):
             return self._particle(key, param_map, model, guide, args, kwargs, state)
 
-        elbos, surrogates, costs = self._particles(rng_key, fn)
-        loss = self._combine(elbos, surrogates)
+        if self._mode() == "plate":
+            m, g = self._plated(rng_key, param_map, model, guide, args, kwargs)
+            e, s, costs = self._particle(rng_key, param_map, m, g, args, kwargs, state)
+            K = self.num_particles
+            loss = self._combine(e / K, s / K)
+            costs = {n: xp.expand_dims(c, axis=0) for n, c in costs.items()}
+        else:
+            elbos, surrogates, costs = self._particles(rng_key, fn)
+            loss = self._combine(elbos, surrogates)
         baselines = (state or {}).get("baselines")
         if not baselines:
             return loss, state

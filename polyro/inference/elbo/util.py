@@ -182,9 +182,11 @@ def collect_params(rng_key: Any, model: Any, guide: Any, args: tuple, kwargs: di
         value = site["value"]
         if be.is_array(value) or isinstance(value, (int, float)):
             value = be.asarray(value) if not be.is_array(value) else value
+            value = be.stop_gradient(value)  # e.g. torch nn.Parameters: no autograd history
             cons[name] = _constraint_of(site)
             transforms[name] = biject_to(cons[name])
         else:
+            value = be.tree_map(lambda v: be.stop_gradient(v) if be.is_array(v) else v, value)
             transforms[name] = None
         params[name] = value
     return params, transforms, cons, (model_tr, guide_tr)

@@ -181,7 +181,11 @@ def _place(idx: Any, labels: tuple, var: str, tr: Mapping[str, Any], mpn: int) -
     """Put a sampled index tensor (axes ``labels``, plates only) at the site's batch dims."""
     site = tr[var]
     batch = tuple(site["kwargs"].get("sample_shape", ())) + tuple(site["fn"].batch_shape)
-    nd = len(batch)
+    nd = 0
+    for i, size in enumerate(batch):
+        d = i - len(batch)
+        if d >= -mpn and (size != 1 or _plate_at(site, d) is not None):
+            nd = max(nd, -d)
     dims = []
     for i in range(nd):
         d = i - nd

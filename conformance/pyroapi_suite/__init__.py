@@ -1,0 +1,1 @@
+"""pyro-api's own shipped test suite (``pyroapi.tests``) run on the polyro aliases."""

@@ -1,0 +1,5 @@
+"""pyro-api ``handlers`` slot bound to the torch engine (built by :mod:`polyro.compat.pyroapi._handlers`)."""
+
+from polyro.compat.pyroapi import _handlers
+
+globals().update(_handlers.namespace("torch"))

@@ -1,0 +1,5 @@
+"""pyro-api ``pyro`` slot bound to the torch engine (built by :mod:`polyro.compat.pyroapi._pyro`)."""
+
+from polyro.compat.pyroapi import _pyro
+
+globals().update(_pyro.namespace("torch"))
