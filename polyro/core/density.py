@@ -406,10 +406,14 @@ def initialize_model(
     if isinstance(key, int):
         key = be.key(key)
     kbe = backend_of(key)
+    def init_fn(site: Any) -> Any:
+        # enumerated discrete sites keep their seeded draw; they are summed out, not moved
+        return None if is_enumerated(site) else init_strategy(site)
+
     # the prototype run goes through the init strategy too: improper priors (ImproperUniform)
     # have no sampler
     proto = trace(substitute(seed(model, rng_seed=kbe.fold_in(key, 0x5EED)),
-                             substitute_fn=init_strategy)).get_trace(*model_args, **model_kwargs)
+                             substitute_fn=init_fn)).get_trace(*model_args, **model_kwargs)
     if validate:
         check_observations(proto)
     names = latent_sites(proto)
@@ -426,7 +430,7 @@ def initialize_model(
     last_problem = ""
     for attempt in range(max_tries):
         k = kbe.fold_in(key, attempt)
-        tr = trace(substitute(seed(model, rng_seed=k), substitute_fn=init_strategy)).get_trace(
+        tr = trace(substitute(seed(model, rng_seed=k), substitute_fn=init_fn)).get_trace(
             *model_args, **model_kwargs
         )
         init = {n: _site_transform(tr[n]).inv(tr[n]["value"]) for n in names}

@@ -78,7 +78,7 @@ def _map_draws(fn: Callable, keys: Any, samples: dict, parallel: bool,
             chunks.append(eu.map_leading(fn, k, s, jit=True))
         else:
             outs = [fn(k[i], {name: v[i] for name, v in s.items()}) for i in range(stop - start)]
-            chunks.append({name: xp.stack([xp.asarray(o[name]) for o in outs])
+            chunks.append({name: xp.stack([o[name] if be.is_array(o[name]) else be.asarray(o[name]) for o in outs])
                            for name in (outs[0] if outs else {})})
     if len(chunks) == 1:
         return chunks[0]

@@ -370,3 +370,15 @@ def test_jit_equals_eager_on_jax():
     for i in range(3):
         np.testing.assert_array_equal(np.asarray(v[i]), np.asarray(be.normal(keys[i], (4,),
                                                                              "float64")))
+
+
+def test_invalid_parameters_give_nan_not_a_hang(backend):
+    k = backend.key(0)
+    a = backend.asarray(np.array([-1.0, np.nan, 0.5]))
+    g = N(backend.gamma(k, a))
+    assert np.isnan(g[:2]).all() and g[2] > 0
+    lam = backend.asarray(np.array([-1.0, np.inf, np.nan]))
+    assert np.isnan(N(backend.poisson(k, lam))).all()
+    n = backend.asarray(np.array([10.0, 10.0, np.inf]))
+    p = backend.asarray(np.array([1.5, -0.1, 0.5]))
+    assert np.isnan(N(backend.binomial(k, n, p))).all()

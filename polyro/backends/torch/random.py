@@ -62,23 +62,25 @@ class TorchOps(IntOps):
     def copy(a: Any) -> Any:
         return a.clone()
 
+    # ``hash2x32`` only passes first arguments it owns, of the full broadcast shape: in place.
     @staticmethod
     def add(a: Any, b: Any) -> Any:
-        if isinstance(a, torch.Tensor) and (not isinstance(b, torch.Tensor) or
-                                            a.shape == torch.broadcast_shapes(a.shape, b.shape)):
-            return a.add_(b)
-        return torch.add(a, b)
+        return a.add_(b)
 
     @staticmethod
     def xor(a: Any, b: Any) -> Any:
-        if isinstance(a, torch.Tensor) and (not isinstance(b, torch.Tensor) or
-                                            a.shape == torch.broadcast_shapes(a.shape, b.shape)):
-            return a.bitwise_xor_(b)
-        return torch.bitwise_xor(a, b)
+        return a.bitwise_xor_(b)
 
-    @staticmethod
-    def rotl(x: Any, r: int) -> Any:
-        hi = torch.bitwise_right_shift(x, 32 - r).bitwise_and_((1 << r) - 1)
+    def __init__(self, scratch: torch.Tensor | None = None) -> None:
+        self.scratch = scratch
+
+    def rotl(self, x: Any, r: int) -> Any:
+        tmp = self.scratch
+        if tmp is not None and tmp.shape == x.shape:
+            hi = torch.bitwise_right_shift(x, 32 - r, out=tmp)
+        else:
+            hi = torch.bitwise_right_shift(x, 32 - r)
+        hi.bitwise_and_((1 << r) - 1)
         return x.bitwise_left_shift_(r).bitwise_or_(hi)
 
 
@@ -116,11 +118,23 @@ def key(seed: int) -> torch.Tensor:
     return torch.tensor(seed_words(seed), dtype=_I64)
 
 
+_CHUNK = 1 << 16  # elements hashed per pass: keeps the working set in cache (CPU)
+
+
 def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.Tensor, ...]:
+    """Threefry of the counters ``0 .. n-1`` under key ``(k0, k1)``, as int32 words."""
     if n >= 2**31:
         raise ValueError(f"random: {n} draws from one key exceed the 2**31 supported on torch")
-    return hash2x32(TorchOps, k0, k1, torch.zeros(n, dtype=_I32, device=device),
-                    torch.arange(n, dtype=_I32, device=device))
+    y0 = torch.zeros(n, dtype=_I32, device=device)
+    y1 = torch.arange(n, dtype=_I32, device=device)
+    chunk = n if (device is not None and torch.device(device).type != "cpu") else _CHUNK
+    ops = TorchOps(torch.empty(min(n, chunk), dtype=_I32, device=device))
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        if e - s != ops.scratch.shape[0]:
+            ops = TorchOps(torch.empty(e - s, dtype=_I32, device=device))
+        hash2x32(ops, k0, k1, y0[s:e], y1[s:e])  # in place on the views
+    return y0, y1
 
 
 def _u32(x: torch.Tensor) -> torch.Tensor:

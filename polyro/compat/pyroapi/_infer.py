@@ -11,8 +11,9 @@ Pyro's signatures on top of polyro's functional inference, one set of classes pe
 * ``Trace_ELBO``, ``TraceGraph_ELBO``, ``TraceMeanField_ELBO``, ``TraceEnum_ELBO``, ``RenyiELBO``
   and the ``Jit*`` variants accept Pyro's engine-specific keywords (``ignore_jit_warnings``,
   ``jit_options``, ``retain_graph``, ``strict_enumeration_warning``, ``max_iarange_nesting``)
-  and ignore them. A ``Jit*`` loss is the same loss flagged ``jit = True``: on an engine with
-  ``SUPPORTS_JIT`` (JAX) polyro's SVI compiles every update anyway, elsewhere it runs eagerly.
+  and ignore them. A ``Jit*`` loss is the same loss flagged ``jit = True``: polyro's SVI
+  compiles every update on an engine with ``SUPPORTS_JIT`` (JAX) -- a plain loss too, since
+  compiling is much faster there than JAX's op-by-op dispatch -- and runs eagerly elsewhere.
 * ``MCMC(kernel, num_samples, warmup_steps=None, initial_params=None, num_chains=1, ...)`` with
   ``run(*args, **kwargs)``, ``get_samples(num_samples=None, group_by_chain=False)`` and
   ``summary()``; ``NUTS``/``HMC`` take Pyro's keywords (``full_mass`` -> ``dense_mass``;

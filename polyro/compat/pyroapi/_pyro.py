@@ -17,6 +17,8 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 import polyro.core.primitives as prim
 from polyro import backends
 from polyro.compat.pyroapi._engine import engine_handler, in_engine
@@ -71,6 +73,47 @@ def _sample(engine: str) -> Callable[..., Any]:
                                infer=infer)
 
     return sample
+
+
+def _project(value: Any, constraint: Any) -> Any:
+    """Pyro's param-store rule: a concrete init value outside ``constraint`` is mapped into it
+    (through the constraint's bijection; a simplex by normalizing, as Pyro's softmax
+    transform does). Values inside the constraint and traced values are returned unchanged."""
+    from polyro.core.distributions import biject_to, constraints
+
+    be = backends.backend_of(value)
+    if not be.is_array(value):
+        value = be.asarray(value, dtype=be.float_dtype())
+    try:
+        ok = bool(np.all(be.to_numpy(constraint.check(value))))
+    except Exception:  # traced: cannot be checked here
+        return value
+    if ok:
+        return value
+    if constraint is constraints.simplex:
+        return value / be.xp.sum(value, axis=-1, keepdims=True)
+    t = biject_to(constraint)
+    return t(t.inv(value))
+
+
+def _param(engine: str) -> Callable[..., Any]:
+    def param(name: str, init_value: Any = None, constraint: Any = None,
+              event_dim: int | None = None) -> Any:
+        """Pyro's ``pyro.param`` on this engine; an init value outside ``constraint`` is mapped
+        into it, as Pyro's param store does.
+
+        >>> from polyro.distributions import constraints
+        >>> p = namespace("numpy")["param"]
+        >>> p("q", [1.0, 3.0], constraint=constraints.simplex).tolist()
+        [0.25, 0.75]
+        """
+        with backends.backend(engine):
+            if (init_value is not None and constraint is not None
+                    and not (callable(init_value) and not hasattr(init_value, "shape"))):
+                init_value = _project(init_value, constraint)
+            return prim.param(name, init_value, constraint=constraint, event_dim=event_dim)
+
+    return param
 
 
 def _factor(engine: str) -> Callable[..., Any]:
@@ -159,7 +202,7 @@ def namespace(engine: str) -> dict[str, Any]:
     plate_cls = _plate_class(engine)
     return {
         "sample": _sample(engine),
-        "param": in_engine(engine, prim.param),
+        "param": _param(engine),
         "deterministic": in_engine(engine, prim.deterministic),
         "factor": _factor(engine),
         "module": _module(engine),

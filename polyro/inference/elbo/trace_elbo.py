@@ -20,6 +20,10 @@ from polyro.inference.elbo import util as eu
 __all__ = ["ELBO", "Trace_ELBO"]
 
 
+def _arr(be: Any, x: Any) -> Any:
+    return x if be.is_array(x) else be.asarray(x)
+
+
 class ELBO:
     """Base class of the ELBO losses.
 
@@ -96,12 +100,12 @@ class ELBO:
         be = backends.current()
         if self.num_particles == 1:
             out = fn(rng_key)
-            return be.tree_map(lambda x: be.xp.expand_dims(be.xp.asarray(x), axis=0), out)
+            return be.tree_map(lambda x: be.xp.expand_dims(_arr(be, x), axis=0), out)
         keys = be.split(rng_key, self.num_particles)
         if self._mode() == "vmap":
             return eu.map_leading(fn, keys)
         outs = [fn(keys[i]) for i in range(self.num_particles)]
-        return be.tree_map(lambda *xs: be.xp.stack([be.xp.asarray(x) for x in xs]), *outs)
+        return be.tree_map(lambda *xs: be.xp.stack([_arr(be, x) for x in xs]), *outs)
 
     def _particle(self, key, params, model, guide, args, kwargs, state):
         raise NotImplementedError

@@ -59,7 +59,7 @@ class TraceEnum_ELBO(ELBO):
         self.max_plate_nesting = max_plate_nesting
         self._guessed: dict[int, int] = {}
 
-    def _nesting(self, model: Any, guide_tr: dict, args: tuple, kwargs: dict) -> int:
+    def _plate_nesting_for(self, model: Any, guide_tr: dict, args: tuple, kwargs: dict) -> int:
         if self.max_plate_nesting is not None:
             return self.max_plate_nesting
         key = id(model)
@@ -87,7 +87,7 @@ class TraceEnum_ELBO(ELBO):
                 "guide-side enumeration is not supported. Enumerate these sites in the model "
                 "instead (remove them from the guide)."
             )
-        mpn = self._nesting(model, guide_tr, args, kwargs)
+        mpn = self._plate_nesting_for(model, guide_tr, args, kwargs)
         m = seed(substitute(replay(model, trace=guide_tr), data=params), rng_seed=k_model)
         model_tr = trace(enum(m, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
         factors, var_ord, sizes, order = trace_factors(model_tr, mpn)

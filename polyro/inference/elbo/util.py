@@ -351,4 +351,5 @@ def map_leading(fn: Any, *xs: Any, jit: bool = False) -> Any:
     xp = be.xp
     n = int(be.tree_leaves(xs)[0].shape[0])
     outs = [fn(*be.tree_map(lambda a, i=i: a[i], xs)) for i in range(n)]
-    return be.tree_map(lambda *ys: xp.stack([xp.asarray(y) for y in ys]), *outs)
+    return be.tree_map(
+        lambda *ys: xp.stack([y if be.is_array(y) else be.asarray(y) for y in ys]), *outs)

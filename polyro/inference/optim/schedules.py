@@ -31,7 +31,8 @@ __all__ = [
 
 def _f(step: Any) -> tuple[Any, Any]:
     xp = backends.namespace(step)
-    step = xp.asarray(step)
+    if not backends.backend_of(step).is_array(step):
+        step = backends.backend_of(step).asarray(step)
     dt = backends.backend_of(step).float_dtype()
     return xp, xp.astype(step, dt)
 
