@@ -106,8 +106,9 @@ class _CompileClock:
 
         jax.monitoring.register_event_duration_secs_listener(listener)
 
-    def seconds(self, since: float) -> float:
-        spans = sorted((max(a, since), b) for a, b in self.spans if b > since)
+    def seconds(self, since: float, until: float) -> float:
+        spans = sorted((max(a, since), min(b, until)) for a, b in self.spans
+                       if b > since and a < until)
         total, cur_a, cur_b = 0.0, None, None
         for a, b in spans:
             if cur_b is None or a > cur_b:
@@ -228,6 +229,7 @@ def _nuts(impl: str, workload: str, scale: float, seed: int) -> dict:
         mcmc.run(be.key(seed), *args)
         samples = {k: be.to_numpy(v) for k, v in mcmc.get_samples().items()}
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         ex = mcmc.get_extra_fields()
         out["leapfrogs"] = int(np.sum(be.to_numpy(ex["num_steps"])))
@@ -244,6 +246,7 @@ def _nuts(impl: str, workload: str, scale: float, seed: int) -> dict:
         mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("num_steps", "diverging"))
         samples = {k: np.asarray(v) for k, v in mcmc.get_samples().items()}
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         ex = mcmc.get_extra_fields()
         out["leapfrogs"] = int(np.sum(ex["num_steps"]))
@@ -261,6 +264,7 @@ def _nuts(impl: str, workload: str, scale: float, seed: int) -> dict:
         mcmc.run(*args)
         samples = {k: v.detach().numpy() for k, v in mcmc.get_samples().items()}
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
     out["means"] = _summary(samples, names)
     return out
@@ -302,6 +306,7 @@ def _svi(impl: str, scale: float, seed: int) -> dict:
         res = svi.run(be.key(seed), steps, *args, progress_bar=False)
         losses = be.to_numpy(res.losses)
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         params = {k: be.to_numpy(v) for k, v in res.params.items()}
         out["means"] = {"b": round(float(params["auto_b_loc"]), 3),
@@ -323,6 +328,7 @@ def _svi(impl: str, scale: float, seed: int) -> dict:
         res = svi.run(jax.random.PRNGKey(seed), steps, *args, progress_bar=False)
         losses = np.asarray(res.losses)
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         out["means"] = {"b": round(float(res.params["b_auto_loc"]), 3),
                         "w": [round(float(v), 3) for v in np.asarray(res.params["w_auto_loc"])[:3]]}
@@ -341,6 +347,7 @@ def _svi(impl: str, scale: float, seed: int) -> dict:
         t0 = time.perf_counter()
         losses = [svi.step(*args) for _ in range(steps)]
         out["total_s"] = time.perf_counter() - t0
+        out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         st = pyro.get_param_store()
         out["means"] = {"b": round(float(st["AutoNormal.locs.b"]), 3),
@@ -351,7 +358,7 @@ def _svi(impl: str, scale: float, seed: int) -> dict:
 
 def _hmm(impl: str, scale: float, seed: int, T: int) -> dict:
     T = max(2, int(T * (scale if scale < 1 else 1)))
-    steps = 20
+    steps = 10
     ys = hmm_data(T)
     out: dict = {"T": T}
     if impl.startswith("polyro"):
@@ -448,12 +455,12 @@ def worker(workload: str, impl: str, scale: float, seed: int, cache_dir: str | N
             out = _hmm(impl, scale, seed, T)
     except ImportError as e:
         return {"skipped": f"not installed: {e}"}
-    t0 = out.pop("t0", None)
+    t0, t1 = out.pop("t0", None), out.pop("t1", None)
     if clock is not None and t0 is not None and "skipped" not in out:
         if workload == "hmm_enum":
             out["compile_s"] = max(0.0, out["first_call_s"] - out["total_s"])
         else:
-            out["compile_s"] = clock.seconds(t0)
+            out["compile_s"] = clock.seconds(t0, t1)
             out["steady_s"] = out["total_s"] - out["compile_s"]
     return out
 
@@ -473,12 +480,29 @@ def _run_one(workload: str, impl: str, a: argparse.Namespace, cache_dir: str | N
     for line in reversed(p.stdout.splitlines()):
         if line.startswith("{"):
             return json.loads(line)
-    return {"error": (p.stderr or p.stdout).strip().splitlines()[-1:] or ["no output"]}
+    lines = (p.stderr or p.stdout).strip().splitlines()
+    errs = [ln for ln in lines if "Error" in ln or "Exception" in ln]
+    return {"error": " | ".join((errs or lines or ["no output"])[-2:])[:600]}
 
 
 def _median(runs: list[dict], key: str) -> float | None:
     vals = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
     return statistics.median(vals) if vals else None
+
+
+def _aggregate(runs: list[dict]) -> dict:
+    """Medians over the successful runs of one cell (or the last run's skip / error)."""
+    good = [r for r in runs if "total_s" in r]
+    if not good:
+        return runs[-1]
+    agg = {k: _median(good, k) for k in ("total_s", "compile_s", "steady_s", "leapfrogs",
+                                         "overhead_ratio", "grad_call_us", "leapfrog_us",
+                                         "final_loss", "first_call_s", "second_call_s")}
+    agg = {k: v for k, v in agg.items() if v is not None}
+    agg["means"] = good[0].get("means")
+    agg["n_runs"] = len(good)
+    agg["load_avg_1min"] = [r.get("load_avg_1min") for r in good]
+    return agg
 
 
 def _versions() -> dict:
@@ -609,7 +633,7 @@ def main() -> None:
     for wl in workloads:
         results[wl], raw[wl] = {}, {}
         for impl in impls:
-            runs = []
+            runs = raw[wl][impl] = []
             for i in range(a.repeats):
                 t = time.perf_counter()
                 r = _run_one(wl, impl, a, None)
@@ -617,20 +641,12 @@ def main() -> None:
                 runs.append(r)
                 print(f"  {wl} {impl} run {i + 1}/{a.repeats} ({time.perf_counter() - t:.1f} s "
                       f"wall): {json.dumps(r)}", flush=True)
+                results[wl][impl] = _aggregate(runs)
+                with open(a.json, "w") as f:  # partial results survive an interrupted run
+                    json.dump({"info": info, "results": results, "cached": {}, "raw": raw}, f,
+                              indent=1)
                 if r.get("skipped") or r.get("error"):
                     break
-            raw[wl][impl] = runs
-            good = [r for r in runs if "total_s" in r]
-            if not good:
-                results[wl][impl] = runs[-1]
-                continue
-            agg = {k: _median(good, k) for k in ("total_s", "compile_s", "steady_s",
-                                                 "leapfrogs", "overhead_ratio", "grad_call_us",
-                                                 "leapfrog_us", "final_loss")}
-            agg = {k: v for k, v in agg.items() if v is not None}
-            agg["means"] = good[0].get("means")
-            agg["n_runs"] = len(good)
-            results[wl][impl] = agg
     cached: dict = {}
     if a.cache:
         with tempfile.TemporaryDirectory(prefix="polyro-jax-cache-") as tmp:

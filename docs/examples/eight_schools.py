@@ -38,9 +38,10 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000)
     args = ap.parse_args()
     be = setup(args)
-    n = 30 if args.quick else args.samples
+    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    n = 20 if args.quick else args.samples
     if be.SUPPORTS_AUTODIFF:
-        kernel, chains, label = NUTS(model), 2, "NUTS"
+        kernel, chains, label = NUTS(model, max_tree_depth=depth), (1 if args.quick else 2), "NUTS"
     else:
         kernel, chains, label = AIES(model), 20, "AIES"
     mcmc = MCMC(kernel, num_warmup=n, num_samples=n, num_chains=chains,

@@ -30,7 +30,9 @@ Key consumption (the documented order; the same on every engine)
   ``fold_in(keys[j], 0)`` is reserved for the gamma ``alpha < 1`` boost uniform.
 
   - gamma (Marsaglia-Tsang, 2000): ``m = 2`` per iteration: slot 0 -> a standard normal
-    (same transform as :func:`normal`), slot 1 -> the acceptance uniform. For ``alpha < 1``
+    (the transform of :func:`normal`), slot 1 -> the acceptance uniform. The uniforms are
+    drawn in the output dtype; the sampler arithmetic runs in ``work_dtype`` (float64 where the
+    engine has it). At most ``MAX_ITERS`` iterations; invalid parameters give NaN. For ``alpha < 1``
     the draw for ``alpha + 1`` is multiplied by ``u ** (1 / alpha)``, ``u = 1 - uniform01
     (fold_in(keys[j], 0), (1,))``.
   - poisson: rate < 10 uses Knuth's product of uniforms (slot 0, one per iteration); rate >=

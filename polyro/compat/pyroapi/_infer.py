@@ -28,7 +28,8 @@ Pyro's signatures on top of polyro's functional inference, one set of classes pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -37,9 +38,9 @@ import polyro.inference as pinf
 from polyro import backends
 from polyro.core.enum_config import config_enumerate as _config_enumerate
 from polyro.core.primitives import prng_key
-from polyro.core.runtime import MissingKeyError, get_stack
+from polyro.core.runtime import _STACK, MissingKeyError, get_stack
 
-__all__ = ["namespace", "config_enumerate"]
+__all__ = ["namespace", "config_enumerate", "isolated"]
 
 #: Pyro keywords that only steer torch's tracer/JIT or old warnings; accepted and ignored
 _IGNORED_ELBO_KWARGS = frozenset({"ignore_jit_warnings", "jit_options", "retain_graph",
@@ -47,6 +48,29 @@ _IGNORED_ELBO_KWARGS = frozenset({"ignore_jit_warnings", "jit_options", "retain_
                                   "tail_adaptive_beta"})
 _IGNORED_KERNEL_KWARGS = frozenset({"jit_compile", "ignore_jit_warnings", "jit_options",
                                     "max_plate_nesting", "use_multinomial_sampling"})
+
+
+@contextlib.contextmanager
+def isolated() -> Iterator[None]:
+    """Run inference on an empty handler stack (the caller's handlers do not see its internal
+    model runs).
+
+    ``pyro_backend(alias)`` leaves a ``seed`` handler active around all user code; polyro's
+    ``seed`` hands keys to every latent site that reaches it, so inside a compiled MCMC
+    potential or SVI update it would store traced keys in its frame. Pyro's ``seed`` only sets
+    a global RNG at entry; hiding the caller's stack from the inference internals is the
+    faithful equivalent. (The inference's own key is drawn from the caller's ``seed`` first.)
+
+    >>> from polyro.core.runtime import get_stack
+    >>> with isolated():
+    ...     get_stack()
+    ()
+    """
+    token = _STACK.set(())
+    try:
+        yield
+    finally:
+        _STACK.reset(token)
 
 
 def _key_from_context(be: Any, rng_key: Any) -> Any:
@@ -180,16 +204,16 @@ def namespace(engine: str) -> dict[str, Any]:
         def step(self, *args: Any, **kwargs: Any) -> float:
             """One update; returns the loss as a float (params go to the param store)."""
             with backends.backend(engine) as be:
-                if self.state is None:
-                    if not be.SUPPORTS_AUTODIFF:
-                        return super().step(*args, **kwargs)  # raises the clear error
+                if self.state is None and be.SUPPORTS_AUTODIFF:
                     key = _key_from_context(be, None)
-                    self.state = self.init(key, *args, **kwargs)
-                return super().step(*args, **kwargs)
+                    with isolated():
+                        self.state = self.init(key, *args, **kwargs)
+                with isolated():  # numpy: raises AutodiffUnavailableError
+                    return super().step(*args, **kwargs)
 
         def evaluate_loss(self, *args: Any, **kwargs: Any) -> float:
             """The loss at the current state, without stepping."""
-            with backends.backend(engine):
+            with backends.backend(engine), isolated():
                 return super().evaluate_loss(*args, **kwargs)
 
     SVI.__module__ = f"polyro.compat.pyroapi.{engine}_.infer"
@@ -224,7 +248,8 @@ def namespace(engine: str) -> dict[str, Any]:
             """Run warmup and sampling; the key comes from an enclosing ``seed`` (else 0)."""
             with backends.backend(engine) as be:
                 key = _key_from_context(be, rng_key)
-                self._mcmc.run(key, *args, init_params=self.initial_params, **kwargs)
+                with isolated():
+                    self._mcmc.run(key, *args, init_params=self.initial_params, **kwargs)
 
         def get_samples(self, num_samples: int | None = None,
                         group_by_chain: bool = False) -> dict[str, Any]:
@@ -269,7 +294,9 @@ def namespace(engine: str) -> dict[str, Any]:
 
         def __call__(self, *args: Any, rng_key: Any = None, **kwargs: Any) -> dict:
             with backends.backend(engine) as be:
-                return self._pred(_key_from_context(be, rng_key), *args, **kwargs)
+                key = _key_from_context(be, rng_key)
+                with isolated():
+                    return self._pred(key, *args, **kwargs)
 
         get_samples = __call__
 

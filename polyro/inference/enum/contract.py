@@ -93,6 +93,18 @@ def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
         return total
     if op != "sum":
         raise ValueError(f"log_einsum: op must be 'sum' or 'max', got {op!r}")
+    if len(operands) <= 2 and _union_size(operands) <= _SMALL:
+        # small pairwise products (a Markov step): broadcast + logsumexp is a few fused ops and
+        # skips opt_einsum's path search
+        allv = list(out_labels)
+        for _, labs in operands:
+            allv += [lab for lab in labs if lab not in allv]
+        total = None
+        for t, labs in operands:
+            a = align(t, labs, allv)
+            total = a if total is None else total + a
+        drop = tuple(range(len(out_labels), len(allv)))
+        return be.logsumexp(total, axis=drop) if drop else total
     table: dict[str, str] = {}
     shifted, specs, shift_total = [], [], None
     for t, labs in operands:
@@ -113,6 +125,20 @@ def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
     if shift_total is not None:
         out = out + shift_total
     return out
+
+
+_SMALL = 1 << 16
+
+
+def _union_size(operands: Sequence[tuple[Any, tuple]]) -> int:
+    sizes: dict[str, int] = {}
+    for t, labs in operands:
+        for lab, n in zip(labs, t.shape, strict=True):
+            sizes[lab] = int(n)
+    total = 1
+    for n in sizes.values():
+        total *= n
+    return total
 
 
 def _reduce_plates(t: Any, labels: tuple, plates: frozenset, sizes: dict[str, int]

@@ -267,11 +267,12 @@ class HMC:
         """Initial state. ``num_chains`` (vectorized chains): every leaf gets a leading axis.
 
         >>> import polyro
-        >>> with polyro.backend("torch"):
-        ...     k = NUTS(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum())
-        ...     s = k.init(polyro.backends.current().key(0), 10, {"x": polyro.ops.zeros(2)})
+        >>> with polyro.backend("torch") as be:
+        ...     k = HMC(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum(), num_steps=3)
+        ...     s = k.init(be.key(0), 10, {"x": be.asarray([0.5, 1.0])})
+        ...     s = k.sample(s)
         >>> int(s.i)
-        0
+        1
         """
         be = backends.current()
         xp = be.xp
