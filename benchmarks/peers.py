@@ -184,6 +184,20 @@ def _models(impl: str) -> dict:
             x = P.sample(f"x_{t}", dist.Categorical(probs=trans[x]), **enum_kw)
             P.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t])
 
+    if impl == "numpyro":  # NumPyro's enumeration of a long chain goes through its scan
+        from numpyro.contrib.control_flow import scan
+
+        def hmm(ys, init_trans, init_locs):  # noqa: F811 - NumPyro's form of the same model
+            trans = P.param("trans", init_trans, constraint=constraints.simplex)
+            locs = P.param("locs", init_locs)
+
+            def step(x_prev, y):
+                x = P.sample("x", dist.Categorical(probs=trans[x_prev]), **enum_kw)
+                P.sample("y", dist.Normal(locs[x], 1.0), obs=y)
+                return x, None
+
+            scan(step, 0, ys)
+
     return {"eight_schools": eight_schools, "logistic": logistic, "hmm": hmm,
             "markov": markov}
 

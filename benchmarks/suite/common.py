@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 import polyro
@@ -67,3 +69,51 @@ def seed_plated(n_groups=100, n_obs=50, X=None):
         c = polyro.sample("C", dist.LogNormal(a, b))
         with polyro.plate("obs", n_obs, dim=-1):
             return polyro.sample("X", dist.Poisson(c), obs=X)
+
+
+class CompileClock:
+    """Seconds JAX spends tracing, lowering and compiling (the union of the intervals it reports
+    through ``jax.monitoring``) inside a window; zero on engines without a compiler."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+              "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+
+    def __init__(self, be) -> None:
+        self.spans: list[tuple[float, float]] = []
+        if getattr(be, "SUPPORTS_JIT", False):
+            import jax.monitoring
+
+            def listener(event, duration, **_):
+                if event in self.EVENTS:
+                    end = time.perf_counter()
+                    self.spans.append((end - duration, end))
+
+            jax.monitoring.register_event_duration_secs_listener(listener)
+
+    def seconds(self, since: float, until: float) -> float:
+        spans = sorted((max(a, since), min(b, until)) for a, b in self.spans
+                       if b > since and a < until)
+        total, cur = 0.0, None
+        for a, b in spans:
+            if cur is None or a > cur[1]:
+                total += 0.0 if cur is None else cur[1] - cur[0]
+                cur = [a, b]
+            else:
+                cur[1] = max(cur[1], b)
+        return total + (0.0 if cur is None else cur[1] - cur[0])
+
+
+def timed_split(be, fn):
+    """Run ``fn()`` once; return ``(total_seconds, compile_seconds)`` (compile: JAX only)."""
+    clock = CompileClock(be)
+    t0 = time.perf_counter()
+    block(be, fn())
+    t1 = time.perf_counter()
+    return t1 - t0, clock.seconds(t0, t1)
+
+
+def require_jit(be) -> None:
+    """Compile-time tracks only exist on engines that compile (JAX)."""
+    if not getattr(be, "SUPPORTS_JIT", False):
+        raise NotImplementedError(f"{be.NAME} does not compile: no compile time to report")

@@ -2,7 +2,8 @@
 (numpy included: it needs no gradients).
 
 Draw ``i`` always uses key ``split(rng_key, num_samples)[i]``, so results do not depend on
-``parallel`` or ``batch_size`` (chunks only bound memory).
+``parallel`` or ``batch_size`` (chunks only bound memory; on JAX, compiled chunks of different
+sizes may differ in the last bit).
 
 >>> import polyro
 >>> import polyro.distributions as dist

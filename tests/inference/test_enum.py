@@ -273,3 +273,39 @@ def test_error_markov_history_too_short(backend):
     # step 2 reuses x0's dim while depending on x0: the shapes disagree -> clear error
     with pytest.raises(ModelError, match=r"x2"):
         log_marginal(bad)
+
+
+# ------------------------------------------------------------------------- engine
+def test_log_einsum_opt_einsum_path_and_max(backend):
+    """Three operands take the opt_einsum path; log-space result vs numpy einsum."""
+    rng = np.random.default_rng(5)
+    a, b, c = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(5, 3))
+    from polyro.inference.enum import log_einsum
+
+    ops = [(backend.asarray(a), ("i", "j")), (backend.asarray(b), ("j", "k")),
+           (backend.asarray(c), ("k", "l"))]
+    ref = np.log(np.einsum("ij,jk,kl->il", np.exp(a), np.exp(b), np.exp(c)))
+    np.testing.assert_allclose(backend.to_numpy(log_einsum(ops, ("i", "l"))), ref, rtol=1e-10)
+    big = a[:, :, None, None] + b[None, :, :, None] + c[None, None, :, :]
+    ref_max = big.max(axis=(1, 2))
+    np.testing.assert_allclose(backend.to_numpy(log_einsum(ops, ("i", "l"), "max")), ref_max,
+                               rtol=1e-12)
+    # stable with large magnitudes and -inf entries
+    a2 = a + 1000.0
+    a2[0, :] = -np.inf
+    got = backend.to_numpy(log_einsum([(backend.asarray(a2), ("i", "j")),
+                                       (backend.asarray(b), ("j", "k")),
+                                       (backend.asarray(c), ("k", "l"))], ("i", "l")))
+    assert np.all(got[0] == -np.inf)
+    np.testing.assert_allclose(got[1:], ref[1:] + 1000.0, rtol=1e-12)
+
+
+def test_config_enumerate_marks_only_finite_support(backend):
+    def model():
+        polyro.sample("z", dist.Bernoulli(0.5))
+        polyro.sample("x", dist.Normal(0.0, 1.0))
+        polyro.sample("y", dist.Bernoulli(0.5), obs=backend.asarray(1.0))
+
+    tr = handlers.trace(handlers.seed(config_enumerate(model), rng_seed=0)).get_trace()
+    assert tr["z"]["infer"] == {"enumerate": "parallel"}
+    assert tr["x"]["infer"] == {} and tr["y"]["infer"] == {}

@@ -96,7 +96,7 @@ def _walled(be):
 def test_faults_become_divergences(grad_backend):
     be = grad_backend
     k = NUTS(potential_fn=_walled(be), step_size=0.5)
-    m = MCMC(k, num_warmup=100, num_samples=300, progress_bar=False)
+    m = MCMC(k, num_warmup=60, num_samples=200, progress_bar=False)
     m.run(be.key(4), init_params={"x": be.asarray([0.1])})
     x = as_np(m.get_samples()["x"])
     ex = m.get_extra_fields()

@@ -52,7 +52,8 @@ def test_batch_size_and_parallel_do_not_change_draws(backend):
     for kw in ({"batch_size": 3}, {"batch_size": 10}, {"parallel": False}):
         other = Predictive(model, num_samples=10, **kw)(be.key(3))
         for k in full:
-            np.testing.assert_array_equal(_np(be, other[k]), _np(be, full[k]))
+            # same draws; compiled (JAX) chunks of different sizes may round the last bit
+            np.testing.assert_allclose(_np(be, other[k]), _np(be, full[k]), rtol=1e-12)
 
 
 def test_posterior_predictive_and_return_sites(backend):

@@ -31,7 +31,7 @@ import scipy.special as _sps
 
 from polyro.backends import _draws
 from polyro.backends import policy as _policy
-from polyro.backends._threefry import NumpyOps, hash2x32, seed_words
+from polyro.backends._threefry import SMALL, NumpyOps, fold_in_py, hash2x32, seed_words, split_py
 
 __all__ = [
     "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
@@ -96,7 +96,10 @@ def split(key: np.ndarray, num: int = 2) -> np.ndarray:
     """
     k0, k1 = _check_key("split", key)
     shape = (num,) if isinstance(num, (int, np.integer)) else tuple(num)
-    y0, y1 = _hash_counters(k0, k1, math.prod(shape))
+    n = math.prod(shape)
+    if n <= SMALL:  # pure Python: the seed handler's hot path
+        return np.array(split_py(k0, k1, n), dtype=_U32).reshape((*shape, 2))
+    y0, y1 = _hash_counters(k0, k1, n)
     return np.stack([y0, y1], axis=-1).reshape((*shape, 2))
 
 
@@ -110,8 +113,7 @@ def fold_in(key: np.ndarray, data: int) -> np.ndarray:
     d = int(data)
     if not 0 <= d < 2**32:
         raise ValueError(f"fold_in: data must be a 32-bit unsigned integer, got {d}")
-    y0, y1 = hash2x32(NumpyOps, k0, k1, np.zeros(1, _U32), np.array([d], _U32))
-    return np.array([y0[0], y1[0]], dtype=_U32)
+    return np.array(fold_in_py(k0, k1, d), dtype=_U32)
 
 
 def random_bits(key: np.ndarray, shape: Any = (), dtype: Any = "uint32") -> np.ndarray:

@@ -108,15 +108,17 @@ def asarray(x: Any, dtype: Any = None) -> torch.Tensor:
         )
     if dtype is not None:
         dt = _resolve_dtype(dtype)
+        if isinstance(x, (list, tuple)):
+            x = np.asarray(x)  # lists through numpy: float64 data is never rounded to float32
         if isinstance(x, np.ndarray):
-            return torch.from_numpy(np.ascontiguousarray(x)).to(dt)
+            return torch.from_numpy(np.asarray(x, order="C")).to(dt)
         return torch.as_tensor(x, dtype=dt)
     if isinstance(x, (np.ndarray, np.generic)):
         arr = np.asarray(x)
         if arr.dtype.kind == "f":
             return torch.as_tensor(arr, dtype=float_dtype())
         if arr.dtype.kind in "iub" and arr.dtype.name in _DTYPES:
-            return torch.from_numpy(np.ascontiguousarray(arr))
+            return torch.from_numpy(np.asarray(arr, order="C"))
         return torch.as_tensor(arr)
     if isinstance(x, bool):
         return torch.tensor(x)
@@ -124,7 +126,7 @@ def asarray(x: Any, dtype: Any = None) -> torch.Tensor:
         return torch.tensor(x, dtype=float_dtype())
     if isinstance(x, int):
         return torch.tensor(x, dtype=torch.int64)
-    out = torch.as_tensor(x)
+    out = torch.as_tensor(np.asarray(x) if isinstance(x, (list, tuple)) else x)
     if out.is_floating_point():
         out = out.to(float_dtype())
     return out

@@ -32,7 +32,7 @@ import torch
 
 from polyro.backends import _draws
 from polyro.backends import policy as _policy
-from polyro.backends._threefry import IntOps, hash2x32, seed_words
+from polyro.backends._threefry import SMALL, IntOps, fold_in_py, hash2x32, seed_words, split_py
 
 __all__ = [
     "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
@@ -149,7 +149,11 @@ def split(key: torch.Tensor, num: int = 2) -> torch.Tensor:
     """
     k0, k1 = _check_key("split", key)
     shape = (num,) if isinstance(num, int) else tuple(num)
-    y0, y1 = _hash_counters(k0, k1, math.prod(shape), _device(key))
+    n = math.prod(shape)
+    if n <= SMALL:  # pure Python: no tensor dispatch on the seed handler's hot path
+        return torch.tensor(split_py(k0, k1, n), dtype=_I64,
+                            device=_device(key)).reshape((*shape, 2))
+    y0, y1 = _hash_counters(k0, k1, n, _device(key))
     return torch.stack([_u32(y0), _u32(y1)], dim=-1).reshape((*shape, 2))
 
 
@@ -167,9 +171,7 @@ def fold_in(key: torch.Tensor, data: int) -> torch.Tensor:
     d = int(data)
     if not 0 <= d < 2**32:
         raise ValueError(f"fold_in: data must be a 32-bit unsigned integer, got {d}")
-    y0, y1 = hash2x32(TorchOps, k0, k1, torch.zeros(1, dtype=_I32),
-                      torch.tensor([_s32(d)], dtype=_I32))
-    return torch.stack([_u32(y0[0]), _u32(y1[0])]).to(_device(key))
+    return torch.tensor(fold_in_py(k0, k1, d), dtype=_I64, device=_device(key))
 
 
 def random_bits(key: torch.Tensor, shape: Any = (), dtype: Any = "uint32") -> torch.Tensor:

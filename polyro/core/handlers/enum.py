@@ -25,7 +25,6 @@ of the enumerated sites visible to it) and enumerated sites record ``infer["_enu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from polyro.core.handlers.markov import markov_path
 from polyro.core.runtime import Message, Messenger, site_shape

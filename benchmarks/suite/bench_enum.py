@@ -1,0 +1,88 @@
+"""``hmm``: a Gaussian HMM (K=3) with the hidden states enumerated along a ``markov`` chain.
+
+* ``HMMLogMarginal.time_log_marginal``: exact log p(y) by tensor variable elimination (no
+  gradients: numpy too), T=200.
+* ``HMMTraceEnum.time_svi_step``: one SVI step (TraceEnum_ELBO loss + gradient + Adam) after a
+  warm-up call, T=200 (the full T=1000 comparison with Pyro and NumPyro is
+  ``benchmarks/bench_enum.py``); ``track_first_step_seconds`` is the first call (on JAX:
+  tracing + compiling).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import polyro
+import polyro.distributions as dist
+from polyro.distributions import constraints
+from polyro.inference import SVI, TraceEnum_ELBO
+from polyro.inference.enum import log_marginal, markov
+from polyro.optim import Adam
+
+from .common import BACKENDS, block, enter
+
+K, T = 3, 200
+
+
+def _data(t: int = T) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x, ys = 0, np.empty(t)
+    for i in range(t):
+        x = rng.choice(K, p=np.where(np.arange(K) == x, 0.9, 0.05))
+        ys[i] = rng.normal(x - 1.0, 1.0)
+    return ys
+
+
+def hmm(ys, trans=None, locs=None):
+    if trans is None:
+        t0 = np.full((K, K), 1.0 / K) + 0.05 * np.eye(K)
+        trans = polyro.param("trans", t0 / t0.sum(-1, keepdims=True),
+                             constraint=constraints.simplex)
+        locs = polyro.param("locs", np.linspace(-1.0, 1.0, K))
+    x = 0
+    for t in markov(range(ys.shape[0])):
+        x = polyro.sample(f"x_{t}", dist.Categorical(probs=trans[x]),
+                          infer={"enumerate": "parallel"})
+        polyro.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t])
+
+
+class HMMLogMarginal:
+    params = BACKENDS
+    param_names = ["backend"]
+
+    def setup(self, backend):
+        self.be = be = enter(backend)
+        self.y = be.asarray(_data())
+        trans = np.where(np.eye(K) > 0, 0.8, 0.1)
+        self.trans, self.locs = be.asarray(trans), be.asarray(np.linspace(-1.0, 1.0, K))
+        block(be, log_marginal(hmm, self.y, self.trans, self.locs, max_plate_nesting=0))
+
+    def time_log_marginal(self, backend):
+        block(self.be, log_marginal(hmm, self.y, self.trans, self.locs, max_plate_nesting=0))
+
+
+class HMMTraceEnum:
+    params = BACKENDS
+    param_names = ["backend"]
+    timeout = 900
+
+    def setup(self, backend):
+        self.be = be = enter(backend, need_grad=True)
+        self.y = be.asarray(_data())
+        self.svi = SVI(hmm, lambda ys: None, Adam(0.05), TraceEnum_ELBO(max_plate_nesting=0))
+        self.state = self.svi.init(be.key(0), self.y)
+        t0 = time.perf_counter()
+        self.state, loss = self.svi.update(self.state, self.y)
+        block(be, loss)
+        self.first = time.perf_counter() - t0
+
+    def time_svi_step(self, backend):
+        self.state, loss = self.svi.update(self.state, self.y)
+        block(self.be, loss)
+
+    def track_first_step_seconds(self, backend):
+        return self.first
+
+    track_first_step_seconds.unit = "seconds"
