@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from polyro.backends import backend_of, current
+from polyro.core.distributions.validation import trusted_values
 from polyro.core.handlers import enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
 from polyro.core.handlers.trace import Trace
@@ -420,7 +421,10 @@ def initialize_model(
     mpn = _enum_nesting(proto)
 
     def potential_fn(u: dict) -> Any:
-        return _potential(model, model_args, model_kwargs, u, mpn)
+        # model and data were validated once above; in a sampler's hot loop the checks would
+        # only cost time (on engines without jit they would run at every leapfrog step)
+        with trusted_values():
+            return _potential(model, model_args, model_kwargs, u, mpn)
 
     post_model = model if mpn < 0 else enum(model, first_available_dim=-mpn - 1)
 

@@ -20,12 +20,19 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-__all__ = ["enable_validation", "is_validation_enabled", "validation_enabled"]
+__all__ = [
+    "enable_validation",
+    "is_validation_enabled",
+    "validation_enabled",
+    "trusted_values",
+    "values_trusted",
+]
 
 _GLOBAL: list[bool] = [True]
 _LOCAL: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "polyro_validate_args", default=None
 )
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("polyro_trusted", default=False)
 
 
 def enable_validation(is_validate: bool = True) -> None:
@@ -63,3 +70,34 @@ def validation_enabled(is_validate: bool = True) -> Iterator[None]:
         yield
     finally:
         _LOCAL.reset(token)
+
+
+@contextlib.contextmanager
+def trusted_values() -> Iterator[None]:
+    """Inside the block, values reaching ``log_prob`` are known to lie in the support and
+    distributions built there skip argument validation.
+
+    Inference uses it around a potential whose latent values come from ``biject_to`` maps and
+    whose data were checked once before the run: the support test (and its ``-inf`` masking)
+    would only cost time at every step. Not for user code.
+
+    >>> with trusted_values():
+    ...     print(values_trusted(), is_validation_enabled())
+    True False
+    """
+    t1 = _TRUSTED.set(True)
+    t2 = _LOCAL.set(False)
+    try:
+        yield
+    finally:
+        _LOCAL.reset(t2)
+        _TRUSTED.reset(t1)
+
+
+def values_trusted() -> bool:
+    """Whether the current block promised in-support values (see :func:`trusted_values`).
+
+    >>> values_trusted()
+    False
+    """
+    return _TRUSTED.get()
