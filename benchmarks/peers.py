@@ -364,8 +364,8 @@ def _svi(impl: str, scale: float, seed: int) -> dict:
         out["t1"] = t0 + out["total_s"]
         out["t0"] = t0
         st = pyro.get_param_store()
-        out["means"] = {"b": round(float(st["AutoNormal.locs.b"]), 3),
-                        "w": [round(float(v), 3) for v in st["AutoNormal.locs.w"][:3]]}
+        out["means"] = {"b": round(float(st["AutoNormal.locs.b"].detach()), 3),
+                        "w": [round(float(v), 3) for v in st["AutoNormal.locs.w"].detach()[:3]]}
     out["final_loss"] = round(float(np.mean(np.asarray(losses)[-100:])), 2)
     return out
 
@@ -540,8 +540,8 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 
 def _table(results: dict) -> str:
     lines = ["| workload | implementation | total s | compile s | steady s | leapfrogs | "
-             "ratio total | ratio steady | target | posterior means |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "us/leapfrog* | ratio total | ratio steady | target | posterior means |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for wl, per in results.items():
         for impl in IMPLS:
             r = per.get(impl)
@@ -549,7 +549,7 @@ def _table(results: dict) -> str:
                 continue
             if r.get("skipped") or r.get("error"):
                 lines.append(f"| {wl} | {impl} | {r.get('skipped') or 'error: ' + str(r['error'])}"
-                             " | | | | | | | |")
+                             " | | | | | | | | |")
                 continue
             peer = dict(PAIRS).get(impl)
             rt = rs = None
@@ -561,12 +561,15 @@ def _table(results: dict) -> str:
             tgt_s = "" if tgt is None else (f"<= {tgt}" + (
                 "" if rt is None else (" met" if rt <= tgt and (rs is None or impl != "polyro-jax"
                                                                or rs <= tgt) else " MISSED")))
-            unit = " (per step)" if wl == "hmm_enum" else ""
+            hmm = wl.startswith("hmm_enum")
+            total = (f"{1e3 * r['total_s']:.2f} ms/step" if hmm else _fmt(r["total_s"]))
+            per_lf = "-"
+            if r.get("leapfrogs"):
+                per_lf = f"{1e6 * r.get('steady_s', r['total_s']) / r['leapfrogs']:.0f}"
             lines.append(
-                f"| {wl} | {impl} | {_fmt(r['total_s'], 3 if wl == 'hmm_enum' else 2)}{unit} | "
-                f"{_fmt(r.get('compile_s'))} | {_fmt(r.get('steady_s'))} | "
-                f"{r.get('leapfrogs', '-')} | {_fmt(rt)} | {_fmt(rs)} | {tgt_s} | "
-                f"{json.dumps(r.get('means', {}))} |")
+                f"| {wl} | {impl} | {total} | {_fmt(r.get('compile_s'))} | "
+                f"{_fmt(r.get('steady_s'))} | {r.get('leapfrogs', '-')} | {per_lf} | {_fmt(rt)} | "
+                f"{_fmt(rs)} | {tgt_s} | {json.dumps(r.get('means', {}))} |")
     return "\n".join(lines)
 
 
@@ -583,7 +586,8 @@ def merge(paths: list[str], out_path: str) -> None:
         for key, dst in (("results", results), ("cached", cached), ("raw", raw)):
             for wl, per in d.get(key, {}).items():
                 dst.setdefault(wl, {}).update(per)
-    results = {wl: results[wl] for wl in WORKLOADS if wl in results}
+    results = {**{wl: results[wl] for wl in WORKLOADS if wl in results},
+               **{wl: v for wl, v in results.items() if wl not in WORKLOADS}}
     table = _table(results)
     print(table)
     _print_cache_and_overhead(results, cached, bool(cached))

@@ -9,6 +9,7 @@ run's ESS, the reference's from its file) and its sd within 15% of the reference
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import polyro as pr
 import polyro.distributions as dist
@@ -56,6 +57,7 @@ def _check(samples, ref):
     return problems
 
 
+@pytest.mark.full
 def test_hmm_example_enumerated_nuts(grad_backend):
     be = grad_backend
     y = be.asarray(np.asarray(load_data("hmm_example-hmm_example")["y"], dtype=float))

@@ -18,6 +18,7 @@ from polyro.inference.elbo import (
     TraceGraph_ELBO,
     TraceMeanField_ELBO,
 )
+from polyro.inference.enum import config_enumerate, infer_discrete, log_marginal
 from polyro.inference.predictive import Predictive, log_likelihood
 from polyro.inference.svi import SVI, NonFiniteLossError, SVIRunResult, SVIState
 
@@ -34,6 +35,9 @@ __all__ = [
     "TraceGraph_ELBO",
     "TraceEnum_ELBO",
     "RenyiELBO",
+    "config_enumerate",
+    "infer_discrete",
+    "log_marginal",
     "Predictive",
     "log_likelihood",
     *_MCMC_NAMES,

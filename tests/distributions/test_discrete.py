@@ -119,8 +119,14 @@ def test_values_against_oracle(backend, cid, label):
 def test_sample_and_log_prob_shapes(backend, cid):
     case = BY_ID[cid]
     params = _params(case, "(2,3)")
+    names = list(params)
+
+    def draw(k, *vals):  # builds the distribution inside (lazy properties must not leak tracers)
+        return make(backend, case, dict(zip(names, vals, strict=True))).sample(k, (5,))
+
+    x = _compiled(backend, draw)(backend.key(3), *[backend.asarray(np.asarray(params[n], float))
+                                                   for n in names])
     d = make(backend, case, params)
-    x = _compiled(backend, lambda k: d.sample(k, (5,)))(backend.key(3))
     assert tuple(x.shape) == (5, 2, 3)
     lp = d.log_prob(x)
     assert tuple(lp.shape) == (5, 2, 3)

@@ -132,6 +132,7 @@ def _quadrature_posterior():
     return mean, np.sqrt((p * (w - mean) ** 2).sum())
 
 
+@pytest.mark.slow
 def test_nuts_enumerated_mixture(grad_backend):
     """NUTS on w with z enumerated vs the quadrature posterior of the hand-marginalized model:
     |mean - ref| < 4 MCSE (ESS from the run) and sd within 20%. Seed fixed (key(1))."""

@@ -78,7 +78,8 @@ def _sample(engine: str) -> Callable[..., Any]:
 def _project(value: Any, constraint: Any) -> Any:
     """Pyro's param-store rule: a concrete init value outside ``constraint`` is mapped into it
     (through the constraint's bijection; a simplex by normalizing, as Pyro's softmax
-    transform does). Values inside the constraint and traced values are returned unchanged."""
+    transform does). Values inside the constraint and traced values are returned unchanged; a
+    value with no preimage (Pyro would silently store NaN) is left for polyro's ``ModelError``."""
     from polyro.core.distributions import biject_to, constraints
 
     be = backends.backend_of(value)
@@ -93,7 +94,10 @@ def _project(value: Any, constraint: Any) -> Any:
     if constraint is constraints.simplex:
         return value / be.xp.sum(value, axis=-1, keepdims=True)
     t = biject_to(constraint)
-    return t(t.inv(value))
+    projected = t(t.inv(value))
+    if not np.all(np.isfinite(be.to_numpy(projected))):
+        return value  # no preimage (e.g. a negative value for positive): polyro's clear error
+    return projected
 
 
 def _param(engine: str) -> Callable[..., Any]:
@@ -149,10 +153,8 @@ def _plate_class(engine: str) -> type:
     class plate(base):  # type: ignore[valid-type,misc]
         """Pyro's ``pyro.plate`` on this engine (``use_cuda``/``device`` accepted, ignored).
 
-        >>> P = namespace("numpy")["plate"]
-        >>> with P("n", 3) as idx:
-        ...     idx.tolist()
-        [0, 1, 2]
+        >>> len(plate("n", 3)), plate("n", 3, subsample_size=2).subsample_size
+        (3, 2)
         """
 
         def __init__(self, name: str, size: int | None = None, subsample_size: int | None = None,

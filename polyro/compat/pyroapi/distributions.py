@@ -12,7 +12,7 @@ last dim (polyro's own classes require ``probs`` on the simplex). They are subcl
 polyro's, so polyro's inference treats them alike.
 
 >>> from polyro.compat.pyroapi import distributions as dist
->>> dist.transforms.AffineTransform(0.0, 2.0)(1.5)
+>>> float(dist.transforms.AffineTransform(0.0, 2.0)(1.5))
 3.0
 """
 

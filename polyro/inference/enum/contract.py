@@ -185,9 +185,21 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
         local = sorted({lab for _, labs in fs for lab in labs
                         if lab in var_ordinals and var_ordinals[lab] == ordinal},
                        key=lambda v: rank.get(v, len(rank)))
+        # index the factors by label so that each elimination touches only its own factors
+        # (a chain of T steps stays O(T))
+        live = dict(enumerate(fs))
+        by_label: dict[str, set] = {}
+        for i, (_, labs) in live.items():
+            for lab in labs:
+                by_label.setdefault(lab, set()).add(i)
+        next_id = len(live)
         for v in local:
-            involved = [f for f in fs if v in f[1]]
-            rest = [f for f in fs if v not in f[1]]
+            ids = sorted(by_label.pop(v, ()))
+            involved = [live.pop(i) for i in ids]
+            for _, labs in involved:
+                for lab in labs:
+                    if lab != v:
+                        by_label[lab].difference_update(ids)
             union: list[str] = []
             for _, labs in involved:
                 union += [lab for lab in labs if lab not in union]
@@ -198,8 +210,11 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
                     a = align(t, labs, union)
                     phi = a if phi is None else phi + a
                 record.append((v, phi, tuple(union)))
-            fs = rest + [(log_einsum(involved, out, op), out)]
-        for t, labs in fs:
+            live[next_id] = (log_einsum(involved, out, op), out)
+            for lab in out:
+                by_label.setdefault(lab, set()).add(next_id)
+            next_id += 1
+        for t, labs in live.values():
             vs = [lab for lab in labs if lab in var_ordinals]
             target = frozenset().union(*[var_ordinals[v] for v in vs]) if vs else frozenset()
             if not ordinal:

@@ -381,7 +381,10 @@ def _tree_from_np(be: Any, s: Any) -> Any:
         return type(s)(_tree_from_np(be, v) for v in s)
     if s is None:
         return None
-    return be.asarray(s)
+    arr = be.asarray(s)
+    if tuple(arr.shape) != tuple(np.shape(s)):  # keep 0-d values 0-d on every engine
+        arr = be.xp.reshape(arr, tuple(np.shape(s)))
+    return arr
 
 
 def _progress(enabled: bool, total: int, label: str) -> Any:
