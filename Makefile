@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
-	$(PY) -m pytest -n 2 -q tests conformance --doctest-modules polyro
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q tests conformance --doctest-modules polyro
 
 conformance: $(STAMP)
 	$(PY) -m conformance --full
