@@ -38,8 +38,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000)
     args = ap.parse_args()
     be = setup(args)
-    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
-    n = 20 if args.quick else args.samples
+    depth = 3 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    n = 10 if args.quick else args.samples
     if be.SUPPORTS_AUTODIFF:
         kernel, chains, label = NUTS(model, max_tree_depth=depth), (1 if args.quick else 2), "NUTS"
     else:

@@ -58,8 +58,8 @@ def main() -> None:
     ap.add_argument("--marginalize", choices=["enum", "manual"], default="enum")
     args = ap.parse_args()
     be = setup(args)
-    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
-    n = 20 if args.quick else args.samples
+    depth = 3 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    n = 10 if args.quick else args.samples
     data_np = simulate(200, args.seed)
     data = be.asarray(data_np)
     model = enum_model if args.marginalize == "enum" else manual_model

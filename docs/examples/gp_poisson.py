@@ -56,8 +56,8 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=40)
     args = ap.parse_args()
     be = setup(args)
-    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
-    n_draws = 15 if args.quick else args.samples
+    depth = 3 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    n_draws = 10 if args.quick else args.samples
     points = 15 if args.quick else args.points
     x_np, y_np = simulate(points, args.seed)
     mcmc = MCMC(NUTS(model, max_tree_depth=depth), num_warmup=n_draws, num_samples=n_draws, num_chains=1,

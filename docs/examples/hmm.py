@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=100)
     args = ap.parse_args()
     be = setup(args)
-    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    depth = 3 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
     n = 10 if args.quick else args.samples
     length = 20 if args.quick else args.length
     y_np, z_np = simulate(length, args.seed)

@@ -45,8 +45,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     args = ap.parse_args()
     be = setup(args)
-    depth = 4 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
-    n_draws = 20 if args.quick else args.samples
+    depth = 3 if args.quick else 10  # NUTS tree depth cap (quick runs stay cheap)
+    n_draws = 10 if args.quick else args.samples
     steps = 20 if args.quick else args.steps
     x_np, y_np = simulate(200, args.seed)
     x, y = be.asarray(x_np), be.asarray(y_np)
