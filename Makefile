@@ -20,10 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q tests conformance --doctest-modules polyro
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not full" tests conformance --doctest-modules polyro
 
 conformance: $(STAMP)
-	$(PY) -m conformance --full
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m full conformance
+	OMP_NUM_THREADS=1 $(PY) -m conformance --full
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -c constraints.txt asv
