@@ -19,60 +19,21 @@ from typing import Any
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
 from polyro.core.distributions.disc_common import (
+    BinaryParams,
     concrete_max_count,
     draw_shape,
     enumerate_values,
     lbeta,
     lchoose,
-    one_param,
     value_as,
 )
 from polyro.core.distributions.distribution import Distribution
-from polyro.core.distributions.util import broadcast_params, lazy_property, validate_sample
+from polyro.core.distributions.util import broadcast_params, validate_sample
 
 __all__ = ["Bernoulli", "BetaBinomial", "Binomial", "Geometric"]
 
 
-class _BinaryParams(Distribution):
-    """Shared ``probs``/``logits`` handling of the binary families (not public)."""
-
-    def _set_probs_logits(self, probs: Any, logits: Any, *others: Any) -> tuple[Any, ...]:
-        one_param(type(self).__name__, probs, logits)
-        given = probs if probs is not None else logits
-        be, xp, arrays, batch_shape = broadcast_params(given, *others)
-        if probs is not None:
-            self.probs = arrays[0]
-        else:
-            self.logits = arrays[0]
-        return batch_shape, arrays[1:]
-
-    @lazy_property
-    def probs(self) -> Any:
-        """Success probability (computed from ``logits`` when those were given)."""
-        return backend_of(self.logits).expit(self.logits)
-
-    @lazy_property
-    def logits(self) -> Any:
-        """Log-odds ``log(p) - log(1 - p)`` (computed from ``probs`` when those were given)."""
-        p = self.probs
-        xp = backend_of(p).xp
-        return xp.log(p) - xp.log1p(-p)
-
-    def _log_p_q(self) -> tuple[Any, Any]:
-        """``(log p, log(1 - p))`` computed stably from whichever parameter was given."""
-        if "probs" in self.__dict__:
-            p = self.probs
-            xp = backend_of(p).xp
-            return xp.log(p), xp.log1p(-p)
-        lg = self.logits
-        be = backend_of(lg)
-        return -be.softplus(-lg), -be.softplus(lg)
-
-    def _given(self) -> Any:
-        return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
-
-
-class Bernoulli(_BinaryParams):
+class Bernoulli(BinaryParams):
     """Bernoulli distribution over ``{0, 1}`` with success probability ``probs`` (or ``logits``).
 
     >>> import numpy as np
@@ -132,7 +93,7 @@ class Bernoulli(_BinaryParams):
         return enumerate_values(xp, values, self.batch_shape, (), expand)
 
 
-class Binomial(_BinaryParams):
+class Binomial(BinaryParams):
     """Number of successes in ``total_count`` Bernoulli(``probs``) trials.
 
     >>> import numpy as np
@@ -256,7 +217,7 @@ class BetaBinomial(Distribution):
         return _entropy_by_enumeration(self)
 
 
-class Geometric(_BinaryParams):
+class Geometric(BinaryParams):
     """Number of failures before the first success, success probability ``probs``.
 
     >>> d = Geometric(probs=0.5)

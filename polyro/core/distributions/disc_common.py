@@ -18,7 +18,13 @@ import numpy as np
 
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
-from polyro.core.distributions.util import concrete_numpy, format_value
+from polyro.core.distributions.distribution import Distribution
+from polyro.core.distributions.util import (
+    broadcast_params,
+    concrete_numpy,
+    format_value,
+    lazy_property,
+)
 
 __all__: list[str] = []
 
@@ -157,3 +163,43 @@ def tril_mask(xp: Any, n: int, k: int = -1) -> Any:
 def eye_like(xp: Any, n: int, like: Any) -> Any:
     """The ``(n, n)`` identity with the dtype of ``like``."""
     return xp.eye(n, dtype=like.dtype)
+
+
+class BinaryParams(Distribution):
+    """Shared ``probs``/``logits`` handling of the families with a success probability
+    (Bernoulli, Binomial, Geometric, NegativeBinomial, RelaxedBernoulli); not public."""
+
+    def _set_probs_logits(self, probs: Any, logits: Any, *others: Any) -> tuple[Any, ...]:
+        one_param(type(self).__name__, probs, logits)
+        given = probs if probs is not None else logits
+        be, xp, arrays, batch_shape = broadcast_params(given, *others)
+        if probs is not None:
+            self.probs = arrays[0]
+        else:
+            self.logits = arrays[0]
+        return batch_shape, arrays[1:]
+
+    @lazy_property
+    def probs(self) -> Any:
+        """Success probability (computed from ``logits`` when those were given)."""
+        return backend_of(self.logits).expit(self.logits)
+
+    @lazy_property
+    def logits(self) -> Any:
+        """Log-odds ``log(p) - log(1 - p)`` (computed from ``probs`` when those were given)."""
+        p = self.probs
+        xp = backend_of(p).xp
+        return xp.log(p) - xp.log1p(-p)
+
+    def _log_p_q(self) -> tuple[Any, Any]:
+        """``(log p, log(1 - p))`` computed stably from whichever parameter was given."""
+        if "probs" in self.__dict__:
+            p = self.probs
+            xp = backend_of(p).xp
+            return xp.log(p), xp.log1p(-p)
+        lg = self.logits
+        be = backend_of(lg)
+        return -be.softplus(-lg), -be.softplus(lg)
+
+    def _given(self) -> Any:
+        return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]

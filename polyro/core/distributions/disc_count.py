@@ -19,7 +19,7 @@ from typing import Any
 
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
-from polyro.core.distributions.disc_common import draw_shape, one_param, value_as
+from polyro.core.distributions.disc_common import BinaryParams, draw_shape, one_param, value_as
 from polyro.core.distributions.distribution import Distribution
 from polyro.core.distributions.util import (
     broadcast_params,
@@ -114,7 +114,7 @@ class GammaPoisson(Distribution):
         return self.concentration / (self.rate * self.rate) * (1 + self.rate)
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryParams):
     """Successes (probability ``probs``) before ``total_count`` failures (Pyro's convention).
 
     >>> d = NegativeBinomial(2.0, logits=0.0)
@@ -131,26 +131,8 @@ class NegativeBinomial(Distribution):
 
     def __init__(self, total_count: Any, probs: Any = None, logits: Any = None, *,
                  validate_args: bool | None = None) -> None:
-        one_param("NegativeBinomial", probs, logits)
-        given = probs if probs is not None else logits
-        _, _, (self.total_count, g), batch_shape = broadcast_params(total_count, given)
-        if probs is not None:
-            self.probs = g
-        else:
-            self.logits = g
+        batch_shape, (self.total_count,) = self._set_probs_logits(probs, logits, total_count)
         super().__init__(batch_shape=batch_shape, validate_args=validate_args)
-
-    @lazy_property
-    def probs(self) -> Any:
-        """Success probability of each trial."""
-        return backend_of(self.logits).expit(self.logits)
-
-    @lazy_property
-    def logits(self) -> Any:
-        """Log-odds of success."""
-        p = self.probs
-        xp = backend_of(p).xp
-        return xp.log(p) - xp.log1p(-p)
 
     def _odds(self) -> Any:
         if "logits" in self.__dict__:

@@ -15,7 +15,7 @@ from typing import Any
 
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
-from polyro.core.distributions.disc_common import draw_shape, one_param, value_as
+from polyro.core.distributions.disc_common import BinaryParams, draw_shape, one_param, value_as
 from polyro.core.distributions.distribution import Distribution
 from polyro.core.distributions.util import (
     broadcast_params,
@@ -27,7 +27,7 @@ from polyro.core.distributions.util import (
 __all__ = ["RelaxedBernoulli", "RelaxedOneHotCategorical"]
 
 
-class RelaxedBernoulli(Distribution):
+class RelaxedBernoulli(BinaryParams):
     """Relaxed Bernoulli on ``(0, 1)``: ``sigmoid((logits + L) / temperature)`` with ``L`` a
     standard logistic draw. As ``temperature -> 0`` draws approach Bernoulli(probs) draws.
 
@@ -50,26 +50,8 @@ class RelaxedBernoulli(Distribution):
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None, *,
                  validate_args: bool | None = None) -> None:
-        one_param("RelaxedBernoulli", probs, logits)
-        given = probs if probs is not None else logits
-        _, _, (self.temperature, g), batch_shape = broadcast_params(temperature, given)
-        if probs is not None:
-            self.probs = g
-        else:
-            self.logits = g
+        batch_shape, (self.temperature,) = self._set_probs_logits(probs, logits, temperature)
         super().__init__(batch_shape=batch_shape, validate_args=validate_args)
-
-    @lazy_property
-    def probs(self) -> Any:
-        """Probability of the limiting Bernoulli."""
-        return backend_of(self.logits).expit(self.logits)
-
-    @lazy_property
-    def logits(self) -> Any:
-        """Log-odds of the limiting Bernoulli."""
-        p = self.probs
-        xp = backend_of(p).xp
-        return xp.log(p) - xp.log1p(-p)
 
     def sample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
         lg = self.logits
