@@ -35,7 +35,7 @@ def test_log_density_and_gradient_agree_across_backends(name):
 
 @pytest.mark.parametrize("name", ["seed_generative", "seed_plated"])
 def test_forward_sampling_identical_across_backends(name):
-    _assert_all(checks.check_forward_sampling(CATALOG[name], BACKENDS, num_samples=4000))
+    _assert_all(checks.check_forward_sampling(CATALOG[name], BACKENDS, num_samples=1000))
 
 
 @NEEDS_DB

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IntOps", "NumpyOps", "ROTATIONS", "SKEIN_PARITY", "hash2x32", "hash_py", "seed_words",
-           "split_py", "fold_in_py"]
+__all__ = ["IntOps", "NumpyOps", "ROTATIONS", "SKEIN_PARITY", "hash2x32", "hash_counters_np",
+           "hash_py", "key_schedule_np", "seed_words", "split_py", "fold_in_py"]
 
 #: Rotation constants of Threefry-2x32, used alternately in groups of four rounds.
 ROTATIONS: tuple[tuple[int, ...], tuple[int, ...]] = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -164,6 +164,70 @@ def hash2x32(ops: type[IntOps] | IntOps, k0: Any, k1: Any, x0: Any, x1: Any) -> 
         x0 = ops.add(x0, a)
         x1 = ops.add(x1, b)
     return x0, x1
+
+
+_U32 = np.uint32
+
+
+def _c32(v: int) -> np.ndarray:
+    # numpy ufuncs take a 0-d array operand ~1 us faster than a numpy or Python scalar
+    return np.array(v & MASK32, dtype=_U32)
+
+
+#: Per round: (rotation, right shift) as 0-d ``uint32`` arrays.
+_ROT_NP = tuple(tuple((_c32(r), _c32(32 - r)) for r in rot) for rot in ROTATIONS)
+
+
+def key_schedule_np(k0: int, k1: int) -> tuple[int, np.ndarray, tuple[tuple[np.ndarray, ...], ...]]:
+    """The constants :func:`hash_counters_np` needs for key ``(k0, k1)``: ``(k1, k0 as a 0-d
+    array, the five (x0, x1) key injections)``.
+
+    >>> key_schedule_np(0, 0)[0]
+    0
+    """
+    k0, k1 = int(k0) & MASK32, int(k1) & MASK32
+    ks = (k0, k1, k0 ^ k1 ^ SKEIN_PARITY)
+    inj = tuple((_c32(ks[(i + 1) % 3]), _c32(ks[(i + 2) % 3] + i + 1)) for i in range(5))
+    return k1, _c32(k0), inj
+
+
+def hash_counters_np(sched: tuple, start: int, x0: np.ndarray, x1: np.ndarray, tmp: np.ndarray,
+                     base: np.ndarray) -> None:
+    """Threefry-2x32 of the counters ``start, ..., start + L - 1`` under the key of ``sched``
+    (:func:`key_schedule_np`), numpy.
+
+    The fast path of :func:`hash2x32` for a run of counters whose high words are 0 (``start + L
+    <= 2**32``): the same function, bit for bit, written into ``x0`` and ``x1`` (``np.uint32``, length
+    ``L``) with every ufunc in place and every constant a 0-d array; ``tmp`` is scratch of length
+    ``L`` and ``base`` is ``np.arange(m, dtype=np.uint32)`` for some ``m >= L``. The key injection
+    is folded into the first round (``x0 = k0 + 0`` and ``x1 = i + k1``, so the first ``x0 += x1``
+    is ``x1 + k0``): 110 ufunc calls per run, each at memory speed when the run stays in cache.
+
+    >>> import numpy as np
+    >>> x0, x1 = np.empty(2, np.uint32), np.empty(2, np.uint32)
+    >>> t, base = np.empty(2, np.uint32), np.arange(2, dtype=np.uint32)
+    >>> hash_counters_np(key_schedule_np(0, 0), 0, x0, x1, t, base)
+    >>> hex(int(x0[0])), hex(int(x1[0]))
+    ('0x6b200159', '0x99ba4efe')
+    """
+    k1, k0, inj = sched
+    add, xor, shl, shr, bor = np.add, np.bitwise_xor, np.left_shift, np.right_shift, np.bitwise_or
+    add(base[: x0.shape[0]], _c32(start + k1), x1)
+    add(x1, k0, x0)  # round 1's x0 += x1, with x0 = 0 + k0
+    first = True
+    for i in range(5):
+        for r, r_right in _ROT_NP[i % 2]:
+            if first:
+                first = False
+            else:
+                add(x0, x1, x0)
+            shr(x1, r_right, tmp)
+            shl(x1, r, x1)
+            bor(x1, tmp, x1)
+            xor(x1, x0, x1)
+        a, b = inj[i]
+        add(x0, a, x0)
+        add(x1, b, x1)
 
 
 #: Below this many counters, keys are derived in pure Python: no array dispatch at all. This is

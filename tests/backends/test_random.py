@@ -8,8 +8,11 @@ checks compare each backend with the numpy backend (a different engine).
 Measured bounds (stated in the assertions):
 * bits, keys, split, fold_in, uniform (any minval/maxval), bernoulli, categorical, poisson,
   binomial, multinomial: exactly equal on all engines;
-* normal: each engine within 4 ulp of sqrt(2)*erfinv(u) (float32: scipy in float64; float64:
-  mpmath), and engines within 5 ulp of each other (float32 and float64);
+* normal: each engine within 3 ulp of sqrt(2)*erfinv(u) (float32: scipy in float64; float64:
+  mpmath; measured max 3.0 numpy/torch, 2.0 JAX in float64, 2.45 / 2.1 in float32, over 66000
+  draws and tail points), and engines within 2 ulp of each other (float32 and float64; numpy and
+  torch on CPU bit-identical): every engine evaluates the same polynomial with the same
+  operations, and differs only through ``log`` and XLA's fused multiply-adds;
 * exponential, gumbel, laplace, logistic, cauchy: engines within 2 ulp of each other, ulps taken
   at max(|x|, 1) (the transforms cancel to ~0 at interior points, where the error is absolute);
 * gamma, beta, dirichlet (rejection + transforms): relative 2e-13 (float64), 5e-5 (float32)
@@ -198,11 +201,82 @@ def test_normal_within_4ulp_of_erfinv(backend, dtype):
         ref = np.array([float(mpmath.sqrt(2) * mpmath.erfinv(mpmath.mpf(float(x)))) for x in u])
     z = N(backend.normal(k, (n,), dtype))
     assert z.dtype == np.dtype(dtype)
-    assert ulps(z, ref, dt) <= 4.0
+    assert ulps(z, ref, dt) <= 3.0
+
+
+# arguments in every region of the polynomial (w = -log(1 - x^2) from 0 to 36): tails included,
+# which uniform draws reach only about once per thousand (|x| > 0.999) or million
+TAIL_X = [0.0, 1e-300, 3e-9, 0.3, 0.6, 0.85, 0.93, 0.99, 0.999, 0.9999, 1 - 1e-6, 1 - 1e-8,
+          1 - 1e-10, 1 - 1e-12, 1 - 1e-14, 1 - 2.0**-52]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sqrt2_erfinv_all_regions(backend, dtype):
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.prec = 100
+    dt = np.dtype(dtype).type
+    x = np.array(TAIL_X + [-v for v in TAIL_X] + [float(np.nextafter(dt(-1), dt(0)))], dt)
+    x = x[np.abs(x) < 1]  # float32 rounds 1 - 1e-10 and beyond to 1
+    ref = np.array([float(mpmath.sqrt(2) * mpmath.erfinv(mpmath.mpf(float(v)))) for v in x])
+    z = N(backend.random._be.sqrt2_erfinv(backend.asarray(x, dtype=dtype)))
+    assert z.dtype == np.dtype(dtype)
+    assert ulps(z, ref, dt) <= 3.0
+
+
+def test_numpy_fused_normal_is_the_select_form(monkeypatch):
+    """The numpy kernel (hash, floats and transform fused per chunk; tails batched at the end)
+    computes exactly :func:`_draws.sqrt2_erfinv` of the uniforms, across chunk boundaries."""
+    from polyro.backends import _draws
+    from polyro.backends.numpy import random as nr
+
+    monkeypatch.setattr(nr, "_CHUNK", 1000)
+    monkeypatch.setattr(nr, "_BASE", np.arange(1000, dtype=np.uint32))
+    for dtype in ("float32", "float64"):
+        dt = np.dtype(dtype).type
+        k, jk = nr.key(7), jkey(7)
+        n = 4567
+        width = jnp.uint32 if dtype == "float32" else jnp.uint64
+        u01 = u01_oracle(np.asarray(jax.random.bits(jk, (n,), width)), dtype)
+        np.testing.assert_array_equal(nr.uniform(k, (n,), dtype), u01)
+        np.testing.assert_array_equal(N(nr.random_bits(k, (n,))),
+                                      np.asarray(jax.random.bits(jk, (n,), jnp.uint32)))
+        lo = np.nextafter(dt(-1), dt(0))
+        u = u01 * (dt(1) - lo) + lo
+        np.testing.assert_array_equal(nr.normal(k, (n,), dtype), _draws.sqrt2_erfinv(np, u))
+        np.testing.assert_array_equal(nr._sqrt2_erfinv(u), _draws.sqrt2_erfinv(np, u))
+        u2 = u[:10].reshape(2, 5)  # any shape
+        np.testing.assert_array_equal(nr._sqrt2_erfinv(u2), _draws.sqrt2_erfinv(np, u2))
+
+
+def test_torch_cpu_normals_are_numpys_and_tensor_path_agrees():
+    """torch on CPU runs numpy's kernels on memory the tensor owns (identical bits); the int32
+    tensor path (used on accelerators) gives the same Threefry words and, with the select form of
+    the transform, normals within 2 ulp (torch's float32 ``log`` differs from numpy's)."""
+    torch = pytest.importorskip("torch")
+    from polyro.backends import _draws
+    from polyro.backends.numpy import random as nr
+    from polyro.backends.torch import random as tr
+
+    for dtype in ("float32", "float64"):
+        tdt = getattr(torch, dtype)
+        z = tr.normal(tr.key(5), (300, 7), tdt)
+        assert z.dtype == tdt and tuple(z.shape) == (300, 7)
+        np.testing.assert_array_equal(z.numpy(), nr.normal(nr.key(5), (300, 7), dtype))
+        y0, y1 = tr._hash_counters_tensor(0, 5, 2100, "cpu")
+        a0, a1 = nr._hash_counters(0, 5, 2100)
+        np.testing.assert_array_equal(y0.numpy().view(np.uint32), a0)
+        np.testing.assert_array_equal(y1.numpy().view(np.uint32), a1)
+        u = tr._floats_from_words(y0, y1, tdt)
+        np.testing.assert_array_equal(u.numpy(), nr.uniform(nr.key(5), (2100,), dtype))
+        dt = np.dtype(dtype).type
+        lo = np.nextafter(dt(-1), dt(0))
+        x = torch.from_numpy(u.numpy() * (dt(1) - lo) + lo)
+        zs = _draws.sqrt2_erfinv(tr._xp, x, const=lambda v, x=x: torch.tensor(v, dtype=x.dtype))
+        assert ulps(zs.numpy(), nr._sqrt2_erfinv(x.numpy()), dt) <= 2.0
 
 
 CROSS = {  # name -> (kwargs, ulp bound, ulp floor)
-    "normal": ({}, 5, 0.0),
+    "normal": ({}, 2, 0.0),
     "exponential": ({}, 2, 1.0),
     "gumbel": ({}, 2, 1.0),
     "cauchy": ({}, 2, 1.0),

@@ -92,3 +92,28 @@ def test_find_reasonable_step_size(backend):
     eps = be.to_numpy(ad.find_reasonable_step_size(be, delta_fn, be.asarray([1.0, 1e-3, 4.0]),
                                                    True))
     assert np.all((eps >= crit / 2) & (eps <= 2 * crit))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -float("inf")])
+def test_find_reasonable_step_size_nonfinite_is_acceptance_zero(backend, bad):
+    # Issue 6: a non-finite one-step log acceptance (NaN from a potential that fails, -inf
+    # from an infinite energy) is acceptance 0, below 0.8, in both directions of the search.
+    # delta(eps) = 0 (acceptance 1) for eps <= 0.1, non-finite above. By hand:
+    #  from 0.5 (non-finite): halve 0.25, 0.125 (non-finite), 0.0625 (accepted) -> 0.0625;
+    #  from 0.01 (accepted): double 0.02, 0.04, 0.08 (accepted), 0.16 (non-finite) -> 0.16.
+    # (A NaN used to end the halving at once, at 0.25: NaN < log 0.8 is False as well.)
+    be = backend
+    xp = be.xp
+
+    def delta_fn(eps):
+        return xp.where(eps <= 0.1, xp.zeros_like(eps), xp.full_like(eps, bad))
+
+    assert float(ad.find_reasonable_step_size(be, delta_fn, be.asarray(0.5), False)) == 0.0625
+    assert float(ad.find_reasonable_step_size(be, delta_fn, be.asarray(0.01), False)) == 0.16
+    eps = be.to_numpy(ad.find_reasonable_step_size(be, delta_fn, be.asarray([0.5, 0.01]), True))
+    np.testing.assert_array_equal(eps, [0.0625, 0.16])
+    # never finite: the halving is bounded, it stops at the first step below 1e-8
+    # (0.5 / 2**26 = 7.45e-9)
+    never = lambda eps: xp.full_like(eps, bad)  # noqa: E731
+    eps = float(ad.find_reasonable_step_size(be, never, be.asarray(0.5), False))
+    assert eps == 0.5 / 2 ** 26

@@ -182,11 +182,16 @@ def softmax(x: Any, axis: int = -1) -> Any:
 def softplus(x: Any) -> Any:
     """log(1 + exp(x)), without overflow.
 
+    ``logaddexp(x, 0)``: its derivative is ``sigmoid(x)`` everywhere, also at ``x = 0`` where
+    ``maximum(x, 0) + log1p(exp(-|x|))`` differentiates to 0 (the stick-breaking simplex
+    bijection sits at 0 for uniform or tied probabilities).
+
     >>> round(float(softplus(0.0)), 5)
     0.69315
+    >>> float(jax.grad(softplus)(0.0))
+    0.5
     """
-    x = _f(x)
-    return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+    return jnp.logaddexp(_f(x), 0.0)
 
 
 def expit(x: Any) -> Any:

@@ -1,12 +1,16 @@
 """Random numbers on the torch backend.
 
-Portable mode (the default): Threefry-2x32 (:mod:`polyro.backends._threefry`) on ``torch.int32``
-tensors. Two's-complement int32 addition, xor and left shift give exactly the bits of uint32
-arithmetic (the logical right shift is an arithmetic shift followed by a mask), so the bits equal
-``jax.random``'s. torch has almost no ``uint32`` operations, so keys and ``random_bits`` are
-**int64 tensors holding the unsigned 32-bit values** (``0 <= v < 2**32``): a key is
-``tensor([k0, k1])`` of dtype int64, shape ``(2,)``, equal element-wise to
-``jax.random.PRNGKey(seed)``. 64-bit ``random_bits`` are int64 tensors holding the uint64 bit
+Portable mode (the default): Threefry-2x32 (:mod:`polyro.backends._threefry`), bit-identical
+to ``jax.random``. On CPU the numpy adapter's kernels compute the bits, uniforms and normals
+(:mod:`polyro.backends.numpy.random`: chunked, in place, fused) into arrays the returned tensors
+then own (``torch.from_numpy``, no copy), so torch's CPU draws are the numpy backend's, bit for
+bit. On other devices it runs on ``torch.int32`` tensors: two's-complement int32 addition, xor
+and left shift give exactly the bits of uint32 arithmetic (the logical right shift is an
+arithmetic shift followed by a mask), and the normal transform is the select form of
+:func:`polyro.backends._draws.sqrt2_erfinv`. torch has almost no ``uint32`` operations, so keys
+and ``random_bits`` are **int64 tensors holding the unsigned 32-bit values**
+(``0 <= v < 2**32``): a key is ``tensor([k0, k1])`` of dtype int64, shape ``(2,)``, equal
+element-wise to ``jax.random.PRNGKey(seed)``. 64-bit ``random_bits`` are int64 tensors holding the uint64 bit
 pattern. Draws come from :mod:`polyro.backends._draws`, the same arithmetic as on numpy and JAX.
 
 Native mode (``polyro.set_rng("native")``): keys/split/fold_in stay Threefry; each draw seeds a
@@ -33,6 +37,7 @@ import torch
 from polyro.backends import _draws
 from polyro.backends import policy as _policy
 from polyro.backends._threefry import SMALL, IntOps, fold_in_py, hash2x32, seed_words, split_py
+from polyro.backends.numpy import random as _np_random
 
 __all__ = [
     "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
@@ -118,22 +123,32 @@ def key(seed: int) -> torch.Tensor:
     return torch.tensor(seed_words(seed), dtype=_I64)
 
 
-_CHUNK = 1 << 16  # elements hashed per pass: keeps the working set in cache (CPU)
+_NP_DT = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _on_cpu(device: Any) -> bool:
+    return device is None or torch.device(device).type == "cpu"
 
 
 def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.Tensor, ...]:
-    """Threefry of the counters ``0 .. n-1`` under key ``(k0, k1)``, as int32 words."""
+    """Threefry of the counters ``0 .. n-1`` under key ``(k0, k1)``, as int32 words.
+
+    On CPU the numpy kernel computes them (``uint32`` arrays, shared with the returned tensors
+    through ``torch.from_numpy``: no copy); elsewhere :func:`_hash_counters_tensor`.
+    """
+    if _on_cpu(device):
+        y0, y1 = _np_random._hash_counters(k0, k1, n)
+        return torch.from_numpy(y0.view(np.int32)), torch.from_numpy(y1.view(np.int32))
+    return _hash_counters_tensor(k0, k1, n, device)
+
+
+def _hash_counters_tensor(k0: int, k1: int, n: int, device: Any) -> tuple[torch.Tensor, ...]:
+    """The same words with int32 tensor ops (:class:`TorchOps`) on ``device`` (accelerators)."""
     if n >= 2**31:
         raise ValueError(f"random: {n} draws from one key exceed the 2**31 supported on torch")
     y0 = torch.zeros(n, dtype=_I32, device=device)
     y1 = torch.arange(n, dtype=_I32, device=device)
-    chunk = n if (device is not None and torch.device(device).type != "cpu") else _CHUNK
-    ops = TorchOps(torch.empty(min(n, chunk), dtype=_I32, device=device))
-    for s in range(0, n, chunk):
-        e = min(n, s + chunk)
-        if e - s != ops.scratch.shape[0]:
-            ops = TorchOps(torch.empty(e - s, dtype=_I32, device=device))
-        hash2x32(ops, k0, k1, y0[s:e], y1[s:e])  # in place on the views
+    hash2x32(TorchOps(torch.empty(n, dtype=_I32, device=device)), k0, k1, y0, y1)  # in place
     return y0, y1
 
 
@@ -258,8 +273,19 @@ class _Rng:
     @staticmethod
     def uniform01(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         k0, k1 = _check_key("uniform", key)
-        y0, y1 = _hash_counters(k0, k1, math.prod(shape), _device(key))
+        n, device = math.prod(shape), _device(key)
+        if _on_cpu(device):  # the numpy kernel, on memory the tensor then owns
+            return torch.from_numpy(_np_random._uniform01(k0, k1, n, _NP_DT[dt])).reshape(shape)
+        y0, y1 = _hash_counters(k0, k1, n, device)
         return _floats_from_words(y0, y1, dt).reshape(shape)
+
+    @staticmethod
+    def std_normal(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
+        k0, k1 = _check_key("normal", key)
+        if _on_cpu(_device(key)):  # numpy's fused kernel: the same operations, the same bits
+            z = _np_random._std_normal(k0, k1, math.prod(shape), _NP_DT[dt])
+            return torch.from_numpy(z).reshape(shape)
+        return _draws.std_normal_from_u01(_be, _Rng, _Rng.uniform01(key, shape, dt), dt)
 
     @staticmethod
     def split(key: torch.Tensor, n: int) -> torch.Tensor:
@@ -312,11 +338,24 @@ def _while_loop(cond: Callable, body: Callable, init: Any) -> Any:
     return val
 
 
+def _sqrt2_erfinv(x: torch.Tensor) -> torch.Tensor:
+    """``sqrt(2) erfinv(x)`` of :func:`polyro.backends._draws.sqrt2_erfinv`: numpy's in-place
+    kernel on CPU (the same bits as the numpy backend), the select form elsewhere.
+
+    >>> round(float(_sqrt2_erfinv(torch.tensor(0.5, dtype=torch.float64))), 15)
+    0.674489750196082
+    """
+    if x.device.type == "cpu":
+        return torch.from_numpy(_np_random._sqrt2_erfinv(x.detach().numpy()))
+    return _draws.sqrt2_erfinv(
+        _xp, x, const=lambda v: torch.tensor(v, dtype=x.dtype, device=x.device))
+
+
 class _Be:
     """The math :mod:`polyro.backends._draws` needs, on torch."""
 
     xp = _xp
-    erfinv = staticmethod(torch.special.erfinv)
+    sqrt2_erfinv = staticmethod(_sqrt2_erfinv)
     lgamma = staticmethod(torch.lgamma)
     while_loop = staticmethod(_while_loop)
 
@@ -349,6 +388,11 @@ class _NativeRng(_Rng):
     @staticmethod
     def uniform01(key: Any, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         return torch.rand(shape, generator=_gen(key), dtype=dt, device=_device(key))
+
+    @staticmethod
+    def std_normal(key: Any, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
+        return _draws.std_normal_from_u01(_be, _NativeRng, _NativeRng.uniform01(key, shape, dt),
+                                          dt)
 
 
 def _bind(name: str, fn: Callable, native: Callable | None = None) -> Callable:

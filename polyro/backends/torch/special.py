@@ -210,11 +210,18 @@ def softmax(x: Any, axis: int = -1) -> torch.Tensor:
 def softplus(x: Any) -> torch.Tensor:
     """log(1 + exp(x)), without overflow and without torch's linear cut-off at x > 20.
 
+    ``logaddexp(x, 0)``: its derivative is ``sigmoid(x)`` everywhere, also at ``x = 0`` where
+    ``clamp(x, min=0) + log1p(exp(-|x|))`` differentiates to 1 (the stick-breaking simplex
+    bijection sits at 0 for uniform or tied probabilities).
+
     >>> round(float(softplus(torch.tensor(0.0, dtype=torch.float64))), 12)
     0.69314718056
+    >>> x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    >>> float(torch.autograd.grad(softplus(x), x)[0])
+    0.5
     """
     x = _t(x)
-    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+    return torch.logaddexp(x, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
 def expit(x: Any) -> torch.Tensor:

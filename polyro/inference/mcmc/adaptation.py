@@ -149,11 +149,20 @@ def find_reasonable_step_size(be: Any, delta_fn: Callable[[Any], Any], step_size
     """Stan's heuristic: double (or halve) ``step_size`` until one leapfrog's acceptance crosses 0.8.
 
     ``delta_fn(step)`` returns ``log p(accept) = H0 - H1`` of one leapfrog step from a fixed
-    starting point and momentum (``-inf`` for a non-finite result). At most 100 doublings.
+    starting point and momentum. A non-finite result (NaN, ``-inf``: a divergent step) counts as
+    acceptance 0, i.e. below 0.8: the search then keeps halving. At most 100 doublings or
+    halvings, and it stops outside ``[1e-8, 1e7]``.
     """
     xp = be.xp
     log08 = math.log(0.8)
-    d0 = delta_fn(step_size)
+
+    def log_acc(step: Any) -> Any:
+        # NaN is acceptance 0 (log -inf), as Stan maps a NaN energy to +inf: without this, a NaN
+        # would end a halving search at once (``NaN < log 0.8`` is False)
+        d = delta_fn(step)
+        return xp.where(xp.isnan(d), xp.full_like(d, -math.inf), d)
+
+    d0 = log_acc(step_size)
     direction = xp.where(d0 > log08, xp.ones_like(step_size), -xp.ones_like(step_size))
 
     def cond(s: Any) -> Any:
@@ -163,7 +172,7 @@ def find_reasonable_step_size(be: Any, delta_fn: Callable[[Any], Any], step_size
     def body(s: Any) -> Any:
         step, done, k = s
         new = step * xp.exp(direction * math.log(2.0))
-        d = delta_fn(new)
+        d = log_acc(new)
         crossed = xp.where(direction > 0, ~(d > log08), ~(d < log08))
         tiny = (new < 1e-8) | (new > 1e7)
         return new, crossed | tiny, k + 1

@@ -1,0 +1,50 @@
+"""Suite-wide pytest hooks: slow tests are named in the log as they finish.
+
+CI runs ``make test`` on 2 cores with a hard time limit; a test that takes longer than
+``POLYRO_SLOW_TEST_S`` seconds (default 20) is printed with its duration the moment its report
+reaches the controller (also under pytest-xdist), so a log cut short by the limit still says
+where the time went. ``--durations`` prints the same at the end of a complete run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+_SLOW_S = float(os.environ.get("POLYRO_SLOW_TEST_S", "20"))
+_T0 = time.monotonic()
+
+
+def pytest_runtest_logreport(report):  # noqa: ANN001, ANN201 -- pytest hook signature
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller prints it once
+    if report.when == "call" and report.duration > _SLOW_S:
+        elapsed = time.monotonic() - _T0
+        sys.stderr.write(f"\n[slow test] {report.nodeid}: {report.duration:.1f} s "
+                         f"(suite at {elapsed / 60:.1f} min)\n")
+        sys.stderr.flush()
+
+
+def _slow_patterns() -> tuple[set[str], list[str]]:
+    """Exact test ids and ``fnmatch`` patterns (lines with ``*``) from tests/slow_tests.txt."""
+    path = os.path.join(os.path.dirname(__file__), "tests", "slow_tests.txt")
+    with open(path, encoding="utf-8") as f:
+        lines = [line.split("#", 1)[0].strip() for line in f]
+    lines = [x for x in lines if x]
+    # only ``*`` is a wildcard: brackets of parameter ids are literal
+    return {x for x in lines if "*" not in x}, [x.replace("[", "[[]") for x in lines if "*" in x]
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 -- pytest hook
+    """Mark the tests listed in ``tests/slow_tests.txt`` as ``slow``: ``make test`` (CI) leaves
+    them out, ``make test-all`` runs them."""
+    from fnmatch import fnmatchcase
+
+    import pytest
+
+    exact, patterns = _slow_patterns()
+    for item in items:
+        nid = item.nodeid
+        if nid in exact or any(fnmatchcase(nid, p) for p in patterns):
+            item.add_marker(pytest.mark.slow)
