@@ -238,7 +238,7 @@ def test_model_guide_mismatch_warnings(grad_backend):
 
 def test_torch_and_jax_losses_agree():
     """Same model, same seed: the portable RNG gives the same noise, so the loss trajectories of
-    torch and JAX agree step by step (float64)."""
+    torch and JAX agree step by step over 100 steps to 1e-8 relative (float64), as issue 11 asks."""
     import importlib.util
 
     if not (importlib.util.find_spec("torch") and importlib.util.find_spec("jax")):
@@ -249,7 +249,7 @@ def test_torch_and_jax_losses_agree():
         with polyro.backend(name) as be:
             svi = SVI(gamma_poisson, AutoNormal(gamma_poisson), Adam(0.05),
                       Trace_ELBO(num_particles=2, vectorize_particles="plate"))
-            res = svi.run(7, 25, be.asarray(X_GP.astype(float)), progress_bar=False)
+            res = svi.run(7, 100, be.asarray(X_GP.astype(float)), progress_bar=False)
             out[name] = (_np(be, res.losses), _np(be, res.params["auto_lam_loc"]))
-    np.testing.assert_allclose(out["torch"][0], out["jax"][0], rtol=1e-6)
-    np.testing.assert_allclose(out["torch"][1], out["jax"][1], rtol=1e-6)
+    np.testing.assert_allclose(out["torch"][0], out["jax"][0], rtol=1e-8)
+    np.testing.assert_allclose(out["torch"][1], out["jax"][1], rtol=1e-8)
