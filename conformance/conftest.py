@@ -5,14 +5,10 @@ autodiff. A test that must check numpy's clear error uses ``backend`` and
 ``pytest.raises(AutodiffUnavailableError)``.
 """
 
-import os
+import pytest
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
-
-import pytest  # noqa: E402
-
-from polyro.backends.policy import default_dtype  # noqa: E402
-from polyro.testing import backend, grad_backend  # noqa: E402,F401
+from polyro.backends.policy import default_dtype
+from polyro.testing import backend, grad_backend  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -91,7 +91,9 @@ class _Interrupting:
 
 def test_keyboard_interrupt_keeps_draws(backend):
     be = backend
-    m = MCMC(_Interrupting(_kernel(be), 25), num_warmup=10, num_samples=50, progress_bar=False)
+    # The wrapper forces the driver's eager loop. Random-walk Metropolis on every engine keeps
+    # that cheap: an eager NUTS step on JAX re-traces its tree-building loops each call (~2 s).
+    m = MCMC(_Interrupting(RandomWalkMetropolis(potential_fn=_pot(be)), 25), num_warmup=10, num_samples=50, progress_bar=False)
     with pytest.warns(UserWarning, match="interrupted"):
         m.run(be.key(3), init_params={"x": be.asarray([0.0, 0.0])})
     x = as_np(m.get_samples()["x"])
