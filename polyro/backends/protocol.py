@@ -247,6 +247,11 @@ class Backend(Protocol):
         """Map fn over axes of its positional arguments (in_axes: int, None, or per-argument
         tuple of int/None/containers); outputs pytrees stacked at out_axes."""
 
+    # Optional capability (JAX only; reached with ``getattr(be, "pmap", None)``):
+    # ``pmap(fn, in_axes=0, out_axes=0)`` runs fn on one device per index of the mapped axis and
+    # ``device_count()`` says how many devices there are. ``MCMC(chain_method="parallel")``
+    # uses them; without them it runs the chains sequentially, with a warning.
+
     def index_update(self, x: Any, idx: Any, v: Any) -> Array:
         """A new array equal to x with x[idx] = v (x unchanged)."""
 

@@ -62,13 +62,44 @@ def test_thinning_and_sequential_chains(backend):
     assert isinstance(m.last_state, list) and len(m.last_state) == 2
 
 
-def test_parallel_falls_back_with_warning(backend):
+def test_parallel_chains(backend):
+    """One device per chain where the adapter has pmap (JAX: the suite's conftest gives it four
+    host devices); the draws equal the sequential run's, chain by chain. Elsewhere: a warning
+    and the sequential run."""
     be = backend
-    m = MCMC(_kernel(be), num_warmup=10, num_samples=10, num_chains=2, chain_method="parallel",
-             progress_bar=False)
-    with pytest.warns(UserWarning, match="sequential"):
-        m.run(be.key(2), init_params={"x": be.asarray(np.zeros((2, 2)))})
-    assert tuple(m.get_samples(group_by_chain=True)["x"].shape) == (2, 10, 2)
+    kw = dict(num_warmup=10, num_samples=10, num_chains=2, progress_bar=False)
+    init = {"x": be.asarray(np.zeros((2, 2)))}
+    par = MCMC(_kernel(be), chain_method="parallel", **kw)
+    if getattr(be, "pmap", None) is None:
+        with pytest.warns(UserWarning, match="no pmap.*sequential"):
+            par.run(be.key(2), init_params=init)
+    else:
+        assert be.device_count() >= 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            par.run(be.key(2), init_params=init)
+    seq = MCMC(_kernel(be), chain_method="sequential", **kw)
+    seq.run(be.key(2), init_params=init)
+    x = as_np(par.get_samples(group_by_chain=True)["x"])
+    assert x.shape == (2, 10, 2)
+    np.testing.assert_allclose(x, as_np(seq.get_samples(group_by_chain=True)["x"]),
+                               rtol=1e-9, atol=1e-12)
+    assert isinstance(par.last_state, list) and len(par.last_state) == 2
+    # continuing from the parallel run's last states
+    par.post_warmup_state = par.last_state
+    par.run(be.key(3))
+    assert as_np(par.get_samples(group_by_chain=True)["x"]).shape == (2, 10, 2)
+
+
+def test_parallel_needs_a_device_per_chain(backend):
+    if getattr(backend, "pmap", None) is None:
+        pytest.skip(f"{backend.NAME} has no pmap: test_parallel_chains checks its fallback")
+    n = backend.device_count() + 1
+    m = MCMC(_kernel(backend), num_warmup=5, num_samples=5, num_chains=n,
+             chain_method="parallel", progress_bar=False)
+    with pytest.warns(UserWarning, match=f"{n} chains need {n} devices.*device_count"):
+        m.run(backend.key(0), init_params={"x": backend.asarray(np.zeros((n, 2)))})
+    assert tuple(m.get_samples(group_by_chain=True)["x"].shape) == (n, 5, 2)
 
 
 class _Interrupting:

@@ -16,8 +16,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["cond", "fori_loop", "index_add", "index_update", "jit", "scan", "vmap", "while_loop"]
+__all__ = ["cond", "device_count", "fori_loop", "index_add", "index_update", "jit", "pmap", "scan",
+           "vmap", "while_loop"]
 
 
 def jit(fn: Callable | None = None, static_argnums: int | Sequence[int] = (), **kwargs: Any) -> Any:
@@ -84,6 +86,41 @@ def vmap(fn: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
             raise TypeError("vmap: pass the mapped function's arguments positionally "
                             f"(got keyword arguments {sorted(kwargs)})")
         return inner(*args)
+
+    return mapped
+
+
+def device_count() -> int:
+    """How many devices of the default platform this process sees (``pmap`` maps over them).
+
+    On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before JAX starts) gives
+    ``N`` host devices.
+
+    >>> device_count() >= 1
+    True
+    """
+    return jax.local_device_count()
+
+
+def pmap(fn: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
+    """``jax.pmap``: ``fn`` compiled once and run on one device per index of the mapped axis
+    (which must not exceed :func:`device_count`). Positional arguments only, like ``vmap``.
+
+    >>> pmap(lambda x, y: x * y, in_axes=(0, None))(jnp.arange(1.0), 2.0).tolist()
+    [0.0]
+    """
+    axes = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+    inner = jax.pmap(fn, in_axes=axes, out_axes=out_axes)
+
+    def mapped(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError("pmap: pass the mapped function's arguments positionally "
+                            f"(got keyword arguments {sorted(kwargs)})")
+        # An output of a pmapped call fed back in can carry a sharding pmap rejects (a leaf that
+        # does not depend on the mapped inputs comes back replicated); host copies are sharded
+        # afresh. pmap runs a few large chunks, so the copies cost little.
+        return inner(*jax.tree_util.tree_map(
+            lambda a: np.asarray(a) if isinstance(a, jax.Array) else a, args))
 
     return mapped
 

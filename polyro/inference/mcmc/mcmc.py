@@ -3,7 +3,8 @@
 * ``chain_method="sequential"``: chains one after the other.
 * ``"vectorized"``: all chains as one batched computation (every state leaf gets a leading chain
   axis; the potential is evaluated with ``vmap``), on torch as well as on JAX.
-* ``"parallel"``: one device per chain where the backend offers ``pmap``; elsewhere it falls back
+* ``"parallel"``: one device per chain where the backend offers ``pmap`` and sees a device per
+  chain (JAX; on CPU ``XLA_FLAGS=--xla_force_host_platform_device_count=N``); elsewhere it falls back
   to sequential with a warning.
 
 On a backend with ``SUPPORTS_JIT`` the loop over iterations is compiled with ``be.jit`` around
@@ -107,35 +108,46 @@ class MCMC:
                 bar.close()
         return state, zs, extras, interrupted
 
-    def _loop_jit(self, be: Any, state: Any, n_iter: int, start_i: int, W: int,
-                  label: str) -> tuple[Any, list, list, bool]:
+    def _chunk_fn(self, be: Any, L: int) -> Callable:
+        """``chunk(state, n)``: ``n <= L`` kernel steps in a ``fori_loop``, the draws and extra
+        fields written into preallocated buffers of ``L`` rows."""
         xp = be.xp
         field = self.kernel.sample_field
+        kernel, args, kwargs = self.kernel, self._args, self._kwargs
+
+        def chunk(st: Any, n: Any) -> Any:
+            z0 = getattr(st, field)
+            e0 = _extra_of(st)
+            bufz = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), z0)
+            bufe = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), e0)
+
+            def body(j: Any, carry: Any) -> Any:
+                s, bz, bx = carry
+                s = kernel.sample(s, args, kwargs)
+                bz = be.tree_map(lambda b, v: be.index_update(b, j, v), bz, getattr(s, field))
+                bx = be.tree_map(lambda b, v: be.index_update(b, j, v), bx, _extra_of(s))
+                return s, bz, bx
+
+            return be.fori_loop(0, n, body, (st, bufz, bufe))
+
+        return chunk
+
+    def _loop_jit(self, be: Any, state: Any, n_iter: int, start_i: int, W: int,
+                  label: str, chains: int | None = None) -> tuple[Any, list, list, bool]:
+        """The compiled loop. With ``chains``, ``state`` holds that many chains stacked on a
+        leading axis, run with ``be.pmap`` (one device each), and the draws and extras come back
+        as one list per chain."""
+        xp = be.xp
         L = self.chunk_size or max(1, min(n_iter, max(200, (n_iter + 9) // 10)))
-        key = (id(self.kernel), L)
+        key = (id(self.kernel), L, chains)
         run_chunk = self._compiled.get(key)
         if run_chunk is None:
-            kernel, args, kwargs = self.kernel, self._args, self._kwargs
-
-            def chunk(st: Any, n: Any) -> Any:
-                z0 = getattr(st, field)
-                e0 = _extra_of(st)
-                bufz = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), z0)
-                bufe = be.tree_map(lambda v: xp.zeros((L,) + tuple(v.shape), dtype=v.dtype), e0)
-
-                def body(j: Any, carry: Any) -> Any:
-                    s, bz, bx = carry
-                    s = kernel.sample(s, args, kwargs)
-                    bz = be.tree_map(lambda b, v: be.index_update(b, j, v), bz,
-                                     getattr(s, field))
-                    bx = be.tree_map(lambda b, v: be.index_update(b, j, v), bx, _extra_of(s))
-                    return s, bz, bx
-
-                return be.fori_loop(0, n, body, (st, bufz, bufe))
-
-            run_chunk = be.jit(chunk)
+            chunk = self._chunk_fn(be, L)
+            run_chunk = be.jit(chunk) if chains is None else be.pmap(chunk, in_axes=(0, None))
             self._compiled[key] = run_chunk
-        zs, extras = [], []
+        C = chains or 1
+        zs: list[list] = [[] for _ in range(C)]
+        extras: list[list] = [[] for _ in range(C)]
         interrupted = False
         bar = _progress(self.progress_bar, n_iter, label)
         done = 0
@@ -145,11 +157,15 @@ class MCMC:
                 state, bz, bx = run_chunk(state, xp.asarray(n, dtype=xp.int32))
                 bz_np = be.tree_map(be.to_numpy, bz)
                 bx_np = {k: be.to_numpy(v) for k, v in bx.items()}
-                for j in range(n):
-                    i = start_i + done + j
-                    if i >= W and (i - W) % self.thinning == 0:
-                        zs.append(_index_tree(bz_np, j))
-                        extras.append({k: v[j] for k, v in bx_np.items()})
+                per_chain = [(bz_np, bx_np)] if chains is None else [
+                    (_index_tree(bz_np, c), {k: v[c] for k, v in bx_np.items()})
+                    for c in range(C)]
+                for c, (cz, cx) in enumerate(per_chain):
+                    for j in range(n):
+                        i = start_i + done + j
+                        if i >= W and (i - W) % self.thinning == 0:
+                            zs[c].append(_index_tree(cz, j))
+                            extras[c].append({k: v[j] for k, v in cx.items()})
                 done += n
                 if bar is not None:
                     bar.update(n)
@@ -158,13 +174,46 @@ class MCMC:
         finally:
             if bar is not None:
                 bar.close()
+        if chains is None:
+            return state, zs[0], extras[0], interrupted
         return state, zs, extras, interrupted
 
-    def _run_state(self, be: Any, state: Any, label: str) -> tuple[Any, list, list, bool]:
+    def _iterations(self, be: Any, state: Any) -> tuple[int, int, int]:
+        """(start iteration, iterations left to run, effective warmup) of a chain's state."""
         start_i = int(be.to_numpy(state.i))
         W = self.num_warmup
         total = max(0, W + self.num_samples - start_i) if start_i < W else self.num_samples
-        W_eff = W if start_i < W else start_i
+        return start_i, total, W if start_i < W else start_i
+
+    def _run_parallel(self, be: Any, states: list) -> tuple[list, list, bool]:
+        """All chains at once with ``be.pmap``, one device per chain; returns the last state of
+        each chain, one ``(draws, extras)`` per chain and whether it was interrupted."""
+        xp = be.xp
+        C = len(states)
+        start_i, total, W_eff = self._iterations(be, states[0])
+        stacked = be.tree_map(lambda *v: xp.stack(v), *states)
+        st, zs, ex, interrupted = self._loop_jit(be, stacked, total, start_i, W_eff,
+                                                 f"{C} parallel chains", chains=C)
+        last = [be.tree_map(lambda v, c=c: v[c], st) for c in range(C)]
+        return last, list(zip(zs, ex, strict=True)), interrupted
+
+    def _parallel_unavailable(self, be: Any) -> str | None:
+        """Why ``chain_method="parallel"`` cannot run here, or None when it can."""
+        if getattr(be, "pmap", None) is None:
+            return f"the {be.NAME!r} backend adapter has no pmap"
+        if not getattr(self.kernel, "_jittable", True):
+            return "the kernel cannot be compiled"
+        if getattr(self.kernel, "is_ensemble", False):
+            return "ensemble kernels run their walkers together"
+        n = be.device_count()
+        if n < self.num_chains:
+            return (f"{self.num_chains} chains need {self.num_chains} devices and JAX sees {n} "
+                    "(on CPU set XLA_FLAGS=--xla_force_host_platform_device_count="
+                    f"{self.num_chains} before JAX starts)")
+        return None
+
+    def _run_state(self, be: Any, state: Any, label: str) -> tuple[Any, list, list, bool]:
+        start_i, total, W_eff = self._iterations(be, state)
         use_jit = getattr(be, "SUPPORTS_JIT", False) and getattr(self.kernel, "_jittable", True)
         loop = self._loop_jit if use_jit else self._loop_python
         return loop(be, state, total, start_i, W_eff, label)
@@ -179,16 +228,18 @@ class MCMC:
         """
         be = backends.current()
         self._args, self._kwargs = args, kwargs
+        self._init_params = init_params
         self._compiled = {}
         C = self.num_chains
         if rng_key is None:
             rng_key = be.key(0)
         method = self.chain_method
         if method == "parallel":
-            warnings.warn("chain_method='parallel' is not available on the "
-                          f"{be.NAME!r} backend adapter (no pmap); running the chains "
-                          "sequentially", stacklevel=2)
-            method = "sequential"
+            why = self._parallel_unavailable(be)
+            if why is not None:
+                warnings.warn(f"chain_method='parallel' cannot run here ({why}); running the "
+                              "chains sequentially", stacklevel=2)
+                method = "sequential"
         if getattr(self.kernel, "is_ensemble", False):
             method = "ensemble"
         self._method = method
@@ -211,16 +262,14 @@ class MCMC:
             results.append((zs, ex))
         else:
             keys = be.split(rng_key, C) if C > 1 else [rng_key]
+            if states is None:
+                states = [self.kernel.init(keys[c], self.num_warmup, self._chain_init(be, c),
+                                           args, kwargs) for c in range(C)]
             last = []
-            for c in range(C):
-                if states is None:
-                    ip = init_params
-                    if ip is not None and C > 1:
-                        ip = be.tree_map(lambda v, c=c: v[c], ip)
-                    st = self.kernel.init(keys[c], self.num_warmup, ip, args, kwargs)
-                else:
-                    st = states[c]
-                st, zs, ex, intr = self._run_state(be, st, f"chain {c + 1}/{C}")
+            if method == "parallel":
+                last, results, interrupted = self._run_parallel(be, states)
+            for c in range(C if method != "parallel" else 0):
+                st, zs, ex, intr = self._run_state(be, states[c], f"chain {c + 1}/{C}")
                 last.append(st)
                 results.append((zs, ex))
                 if intr:
@@ -233,6 +282,13 @@ class MCMC:
             warnings.warn("MCMC.run interrupted (KeyboardInterrupt): keeping the draws collected "
                           "so far; continue with mcmc.post_warmup_state = mcmc.last_state",
                           stacklevel=2)
+
+    def _chain_init(self, be: Any, c: int) -> Any:
+        """Chain ``c``'s slice of ``init_params`` (their leading axis is the chain axis)."""
+        ip = self._init_params
+        if ip is not None and self.num_chains > 1:
+            ip = be.tree_map(lambda v: v[c], ip)
+        return ip
 
     def _ensure_kernel_ready(self, be: Any, key: Any, init_params: Any, state: Any) -> None:
         # a kernel loaded in a fresh process has no potential yet: re-initialize it (cheap)
