@@ -45,11 +45,16 @@ __all__ = ["backend", "get_backend", "set_backend", *_LAZY, *sorted(_SUBMODULES)
 
 
 def __getattr__(name: str) -> Any:
+    # resolved once, then cached as a module global: ``polyro.sample`` in a model's body is
+    # looked up at every site of every call (every leapfrog step on torch)
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"polyro.{name}")
-    raise AttributeError(f"module 'polyro' has no attribute {name!r}")
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"polyro.{name}")
+    else:
+        raise AttributeError(f"module 'polyro' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

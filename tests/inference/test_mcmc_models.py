@@ -110,39 +110,6 @@ def test_numpy_model_error(backend):
             m.run(be.key(0), be.asarray(Y))
 
 
-def eight_schools_noncentered(y, sigma):
-    mu = polyro.sample("mu", dist.Normal(0.0, 5.0))
-    tau = polyro.sample("tau", dist.HalfCauchy(5.0))
-    with polyro.plate("J", 8):
-        tt = polyro.sample("theta_trans", dist.Normal(0.0, 1.0))
-        polyro.deterministic("theta", mu + tau * tt)
-        polyro.sample("y", dist.Normal(mu + tau * tt, sigma), obs=y)
-
-
-def test_eight_schools_noncentered_reference(grad_backend):
-    """posteriordb reference (Stan, 10k draws): means within 4 combined MCSE, sd within 15%
-    (tau, heavy-tailed, within 25%: its sd estimate from ~300 effective draws varies ~10%)."""
-    import json
-    import pathlib
-
-    from polyro.inference.diagnostics import mcse_mean
-
-    path = pathlib.Path("/work/shared/posteriordb/eight_schools-eight_schools_noncentered")
-    if not (path / "reference.json").exists():
-        pytest.skip("posteriordb reference not available")
-    ref = json.loads((path / "reference.json").read_text())["parameters"]
-    be = grad_backend
-    m = MCMC(NUTS(eight_schools_noncentered), num_warmup=300, num_samples=500, num_chains=2,
-             chain_method="vectorized", progress_bar=False)
-    m.run(be.key(7), be.asarray(ES_Y), be.asarray(ES_SIGMA))
-    s = {k: as_np(v) for k, v in m.get_samples(group_by_chain=True).items()}
-    assert m.get_extra_fields()["diverging"].sum() <= 5
-    cols = {"mu": s["mu"], "tau": s["tau"]}
-    for j in range(8):
-        cols[f"theta[{j + 1}]"] = s["theta"][..., j]
-    for name, draws in cols.items():
-        r = ref[name]
-        se = np.sqrt(float(mcse_mean(draws)) ** 2 + r["mcse_mean"] ** 2)
-        assert abs(draws.mean() - r["mean"]) < 4 * se, (name, draws.mean(), r["mean"], se)
-        tol = 0.25 if name == "tau" else 0.15
-        assert abs(draws.std() / r["sd"] - 1) < tol, (name, draws.std(), r["sd"])
+# The noncentered eight schools posterior against posteriordb's Stan reference is checked on torch
+# and JAX by conformance/test_conformance.py::test_posterior_matches_reference (4 chains, the
+# catalog's settings): a second, shorter copy here only cost CI time.
