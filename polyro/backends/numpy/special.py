@@ -43,12 +43,16 @@ def digamma(x: Any) -> np.ndarray:
 
 
 def polygamma(n: Any, x: Any) -> np.ndarray:
-    """The n-th derivative of digamma (``n`` a non-negative integer).
+    """The n-th derivative of digamma (``n`` a non-negative integer), in ``x``'s float dtype.
 
     >>> round(float(polygamma(1, 1.0)), 10)  # pi**2 / 6
     1.6449340668
+    >>> polygamma(1, np.float32(2.0)).dtype
+    dtype('float32')
     """
-    return sc.polygamma(_A(n), _A(x))
+    x = _A(x)
+    out = np.asarray(sc.polygamma(_A(n), x))  # scipy answers float64 for any input
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 def erf(x: Any) -> np.ndarray:
