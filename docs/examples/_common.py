@@ -1,7 +1,8 @@
 """Shared command line and plotting helpers for the example scripts in ``docs/examples``.
 
 Every example takes ``--backend {numpy,torch,jax}``, ``--quick`` (a few iterations, for the
-tests), ``--seed`` and ``--plot PATH`` (default ``docs/examples/figures/<name>.png``).
+tests), ``--seed`` and ``--plot PATH`` (default ``docs/examples/figures/<name>.png``; ``vae.py``
+saves ``vae_elbo.png`` in the working directory).
 """
 
 from __future__ import annotations

@@ -44,8 +44,10 @@ def main() -> None:
         kernel, chains, label = NUTS(model, max_tree_depth=depth), (1 if args.quick else 2), "NUTS"
     else:
         kernel, chains, label = AIES(model), 20, "AIES"
+    # quick: one chain run on its own ("sequential"): JAX compiles its potential and gradient as
+    # one program, where vectorized chains evaluate them op by op (each op compiled) at start-up
     mcmc = MCMC(kernel, num_warmup=n, num_samples=n, num_chains=chains,
-                chain_method="vectorized", progress_bar=False)
+                chain_method="sequential" if args.quick else "vectorized", progress_bar=False)
     t0 = time.perf_counter()
     mcmc.run(be.key(args.seed), be.asarray(SIGMA), y=be.asarray(Y))
     print(f"{label} on {be.NAME}: {time.perf_counter() - t0:.1f} s")

@@ -67,8 +67,9 @@ def main() -> None:
         kernel, chains, label = NUTS(model, max_tree_depth=depth), 1, "NUTS"
     else:
         kernel, chains, label = AIES(model), 16, "AIES"
+    # quick: one chain run on its own, cheaper to compile on JAX (see eight_schools.py)
     mcmc = MCMC(kernel, num_warmup=n, num_samples=n, num_chains=chains,
-                chain_method="vectorized", progress_bar=False)
+                chain_method="sequential" if args.quick else "vectorized", progress_bar=False)
     t0 = time.perf_counter()
     mcmc.run(be.key(args.seed), data)
     print(f"{label} ({args.marginalize}) on {be.NAME}: {time.perf_counter() - t0:.1f} s")

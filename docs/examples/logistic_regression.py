@@ -56,8 +56,9 @@ def main() -> None:
         kernel, chains, label = NUTS(model, max_tree_depth=depth), 1, "NUTS"
     else:
         kernel, chains, label = AIES(model), 16, "AIES"
+    # quick: one chain run on its own, cheaper to compile on JAX (see eight_schools.py)
     mcmc = MCMC(kernel, num_warmup=n_draws, num_samples=n_draws, num_chains=chains,
-                chain_method="vectorized", progress_bar=False)
+                chain_method="sequential" if args.quick else "vectorized", progress_bar=False)
     t0 = time.perf_counter()
     mcmc.run(be.key(args.seed), x, y=y)
     s = mcmc.get_samples()
@@ -72,7 +73,8 @@ def main() -> None:
         res = svi.run(be.key(args.seed + 1), steps, x, y=y, progress_bar=False)
         print(f"SVI on {be.NAME}: {steps} steps in {time.perf_counter() - t0:.1f} s")
         losses = be.to_numpy(res.losses)
-        d = guide.sample_posterior(be.key(2), res.params, sample_shape=(1000,))
+        n_post = 100 if args.quick else 1000  # guide draws (torch draws them one by one)
+        d = guide.sample_posterior(be.key(2), res.params, sample_shape=(n_post,))
         posts["SVI (AutoNormal)"] = np.concatenate(
             [be.to_numpy(d["w"]), be.to_numpy(d["b"])[:, None]], axis=1)
 

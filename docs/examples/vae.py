@@ -3,7 +3,8 @@
 The data are tiny MNIST-like 8x8 binary "digits" made on the fly with numpy (no download): ten
 stroke prototypes, each jittered and corrupted with pixel noise. Encoder and decoder are
 registered with ``polyro.module``; SVI with ``Trace_ELBO`` trains both, and the ELBO curve is
-printed (and saved as ``vae_elbo.png`` when matplotlib is installed).
+printed (and saved, by default as ``vae_elbo.png`` in the working directory, when matplotlib is
+installed). SVI needs gradients: on numpy it stops with polyro's ``AutodiffUnavailableError``.
 
 Run::
 
@@ -13,10 +14,11 @@ Run::
 
 from __future__ import annotations
 
-import argparse
+import os
 import time
 
 import numpy as np
+from _common import parser, run
 
 import polyro
 import polyro.distributions as dist
@@ -115,14 +117,15 @@ def make_model_guide(enc_net, dec_net, n_data: int, batch: int):
 
 
 def main(argv: list[str] | None = None) -> list[float]:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", choices=["torch", "jax"], default="torch")
+    p = parser("vae", __doc__, ("torch", "jax"))
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--n-data", type=int, default=500)
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(backend="torch", plot="vae_elbo.png")
     args = p.parse_args(argv)
+    if args.quick:  # a few steps on a small data set (tests)
+        args.steps, args.n_data, args.batch = 20, 100, 20
 
     polyro.set_backend(args.backend)
     polyro.set_default_dtype("float64")
@@ -154,16 +157,17 @@ def main(argv: list[str] | None = None) -> list[float]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        plt.plot(elbo)
-        plt.xlabel("step")
-        plt.ylabel("ELBO per image")
-        plt.title(f"polyro VAE ({args.backend})")
-        plt.savefig("vae_elbo.png", dpi=80)
-        print("saved vae_elbo.png")
+        fig, ax = plt.subplots()
+        ax.plot(elbo)
+        ax.set(xlabel="step", ylabel="ELBO per image", title=f"polyro VAE ({args.backend})")
+        os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)
+        fig.savefig(args.plot, dpi=80)
+        plt.close(fig)
+        print(f"saved {args.plot}")
     except ImportError:
         pass
     return elbo.tolist()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
