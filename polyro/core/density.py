@@ -441,7 +441,7 @@ def initialize_model(
         bad = _nonfinite_sites(tr, init)
         if not bad:
             if be.SUPPORTS_AUTODIFF and init:
-                pe, grads = be.value_and_grad(potential_fn)(init)
+                pe, grads = _checked_value_and_grad(be, potential_fn, init)
                 bad = [n for n in names if not _finite(grads[n])]
                 if not _finite(pe):
                     bad = bad or ["(potential)"]
@@ -457,6 +457,20 @@ def initialize_model(
         f"not finite at site(s) {last_problem}. Try init_strategy=init_to_median() or "
         "init_to_value(values=...), check the priors' supports, or rescale the data."
     )
+
+
+def _checked_value_and_grad(be: Any, potential_fn: Callable, init: dict) -> tuple[Any, Any]:
+    """The potential and its gradient at ``init``, compiled as one program where the backend
+    compiles (run eagerly, JAX would compile each of the model's operations separately: seconds
+    for a small model). A model that cannot be compiled (Python control flow on values) is
+    evaluated eagerly; its own errors surface from that eager call."""
+    vg = be.value_and_grad(potential_fn)
+    if be.SUPPORTS_JIT:
+        try:
+            return be.jit(vg)(init)
+        except Exception:  # noqa: BLE001 - not compilable: the eager call below decides
+            pass
+    return vg(init)
 
 
 def _nonfinite_sites(tr: Trace, init: Mapping[str, Any]) -> list[str]:

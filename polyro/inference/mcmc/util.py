@@ -252,6 +252,10 @@ def make_value_and_grad(be: Any, potential_fn: Callable, layout: FlatLayout,
         return xp.sum(vals), vals
 
     vg_batch = be.value_and_grad(summed, has_aux=True)
+    if getattr(be, "SUPPORTS_JIT", False):
+        # outside a compiled loop (a kernel's init) an eager vmapped gradient would compile
+        # hundreds of one-operation programs; inside one, jit is inlined
+        vg_batch = be.jit(vg_batch)
     mode = {"vmap": True}
 
     def loop(X: Any) -> tuple[Any, Any]:
