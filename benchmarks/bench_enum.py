@@ -2,11 +2,18 @@
 against Pyro's TraceEnum_ELBO and NumPyro's enumeration (``markov`` loop and ``scan``), on the
 same model and the same data.
 
-Reports per backend: compile time (JAX: the first SVI update, which traces and compiles) and the
-median time of one SVI step (loss + gradient + Adam update) after it. Also polyro's step time at
-T/4, T/2, T to show the cost is linear in T.
+Reports per implementation: the first SVI update (JAX: it traces and compiles; the JAX rows
+split it into ``trace_s``, Python tracing and lowering to MLIR, and ``xla_s``, XLA's compile, as
+JAX reports them through ``jax.monitoring``) and the median time of one SVI step (loss + gradient
++ Adam update) after it. Then polyro's step time at several T (``--linear-T``) to show the cost
+is linear in T.
 
-    python benchmarks/bench_enum.py [--T 1000] [--K 3] [--steps 10] [--skip pyro,numpyro]
+    python benchmarks/bench_enum.py [--T 100,1000] [--K 3] [--steps 10] [--skip pyro,numpyro]
+        [--validate on|off] [--chains on|off] [--linear-T 250,500,1000] [--linear-backends torch]
+
+``--validate off`` builds polyro's distributions without argument validation (NumPyro's default);
+``--chains off`` makes polyro eliminate the chain one variable at a time (the contraction before
+issue 7), to time the difference.
 """
 
 from __future__ import annotations
@@ -44,27 +51,73 @@ def _block(x):
     return x
 
 
-def _timed(fn, steps):
+class _JaxClock:
+    """Seconds JAX reports spending in tracing/lowering and in XLA compilation."""
+
+    TRACE = ("/jax/core/compile/jaxpr_trace_duration",
+             "/jax/core/compile/jaxpr_to_mlir_module_duration")
+    XLA = ("/jax/core/compile/backend_compile_duration",)
+    _installed: _JaxClock | None = None
+
+    def __init__(self) -> None:
+        self.trace = self.xla = 0.0
+
+    @classmethod
+    def get(cls) -> _JaxClock:
+        if cls._installed is None:
+            import jax.monitoring
+
+            clock = cls._installed = cls()
+
+            def listener(event: str, duration: float, **_) -> None:
+                if event in cls.TRACE:
+                    clock.trace += duration
+                elif event in cls.XLA:
+                    clock.xla += duration
+
+            jax.monitoring.register_event_duration_secs_listener(listener)
+        return cls._installed
+
+    def reset(self) -> None:
+        self.trace = self.xla = 0.0
+
+
+def _timed(fn, steps, clock=None):
+    """``(first call s, median step s, extras)``; extras hold the JAX compile split and the
+    median CPU seconds of a step (``time.process_time``, all threads: on a shared machine less
+    sensitive to other load than wall time)."""
+    if clock is not None:
+        clock.reset()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     fn()
     first = time.perf_counter() - t0
-    times = []
+    extra = {"first_step_cpu_s": time.process_time() - c0}
+    if clock is not None:
+        extra.update(trace_s=clock.trace, xla_s=clock.xla)
+    times, cpu = [], []
     for _ in range(steps):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
-    return first, statistics.median(times)
+        cpu.append(time.process_time() - c0)
+    extra["step_cpu_s"] = statistics.median(cpu)
+    return first, statistics.median(times), extra
 
 
 # ------------------------------------------------------------------------------ polyro
-def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int) -> dict:
+def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int, validate: bool = True,
+                 chains: bool = True) -> dict:
     import polyro
     import polyro.distributions as dist
     from polyro.distributions import constraints
     from polyro.inference import SVI, TraceEnum_ELBO
-    from polyro.inference.enum import markov
+    from polyro.inference.enum import chain, markov
     from polyro.inference.optim import Adam
 
+    dist.enable_validation(validate)
+    chain.ENABLED = chains
     polyro.set_default_dtype("float64")
     polyro.set_backend(backend)
     be = polyro.backends.current()
@@ -95,8 +148,9 @@ def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int) -> dict:
         box["state"], loss = svi.update(box["state"], y)
         _block(loss)
 
-    first, per = _timed(step, steps)
-    return {"init_s": init_s, "first_step_s": first, "step_s": per}
+    clock = _JaxClock.get() if backend == "jax" else None
+    first, per, split = _timed(step, steps, clock)
+    return {"init_s": init_s, "first_step_s": first, "step_s": per, **split}
 
 
 # ------------------------------------------------------------------------------ Pyro
@@ -127,8 +181,8 @@ def bench_pyro(ys: np.ndarray, K: int, steps: int) -> dict:
         pass
 
     svi = SVI(model, guide, Adam({"lr": 0.05}), TraceEnum_ELBO(max_plate_nesting=0))
-    first, per = _timed(lambda: svi.step(y), steps)
-    return {"first_step_s": first, "step_s": per}
+    first, per, extra = _timed(lambda: svi.step(y), steps)
+    return {"first_step_s": first, "step_s": per, **extra}
 
 
 # ------------------------------------------------------------------------------ NumPyro
@@ -185,41 +239,59 @@ def bench_numpyro(ys: np.ndarray, K: int, steps: int, use_scan: bool) -> dict:
         box["state"], loss = update(box["state"], y)
         _block(loss)
 
-    first, per = _timed(step, steps)
-    return {"init_s": init_s, "first_step_s": first, "step_s": per}
+    first, per, split = _timed(step, steps, _JaxClock.get())
+    return {"init_s": init_s, "first_step_s": first, "step_s": per, **split}
+
+
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--T", type=int, default=1000)
+    ap.add_argument("--T", default="1000", help="chain lengths, comma-separated")
     ap.add_argument("--K", type=int, default=3)
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--skip", default="")
+    ap.add_argument("--skip", default="", help="implementations to leave out (or 'linear')")
+    ap.add_argument("--validate", choices=("on", "off"), default="on",
+                    help="polyro's distribution validation (default on, polyro's default)")
+    ap.add_argument("--chains", choices=("on", "off"), default="on",
+                    help="polyro's chain contraction (off: one variable at a time)")
+    ap.add_argument("--linear-T", dest="linear_T", default="",
+                    help="T values for polyro's step-time scaling (default T/4, T/2, T)")
+    ap.add_argument("--linear-backends", dest="linear_backends", default="torch")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
-    ys = make_data(a.T, a.K)
-    out: dict = {"T": a.T, "K": a.K}
-    runs = [("polyro-jax", lambda: bench_polyro("jax", ys, a.K, a.steps)),
-            ("polyro-torch", lambda: bench_polyro("torch", ys, a.K, a.steps)),
-            ("pyro", lambda: bench_pyro(ys, a.K, a.steps)),
-            ("numpyro-scan", lambda: bench_numpyro(ys, a.K, a.steps, True)),
-            ("numpyro-markov", lambda: bench_numpyro(ys, a.K, a.steps, False))]
-    for name, fn in runs:
-        if name in skip or name.split("-")[0] in skip:
-            continue
-        try:
-            out[name] = fn()
-        except Exception as e:  # noqa: BLE001 - report and go on to the next system
-            out[name] = {"error": f"{type(e).__name__}: {e}"[:300]}
-        print(name, json.dumps(out[name]), flush=True)
+    pkw = {"validate": a.validate == "on", "chains": a.chains == "on"}
+    out: dict = {"K": a.K, "validate": a.validate, "chains": a.chains, "runs": {}}
+    for T in _ints(a.T):
+        ys = make_data(T, a.K)
+        runs = [("polyro-jax", lambda ys=ys: bench_polyro("jax", ys, a.K, a.steps, **pkw)),
+                ("polyro-torch", lambda ys=ys: bench_polyro("torch", ys, a.K, a.steps, **pkw)),
+                ("pyro", lambda ys=ys: bench_pyro(ys, a.K, a.steps)),
+                ("numpyro-scan", lambda ys=ys: bench_numpyro(ys, a.K, a.steps, True)),
+                ("numpyro-markov", lambda ys=ys: bench_numpyro(ys, a.K, a.steps, False))]
+        res = out["runs"].setdefault(str(T), {})
+        for name, fn in runs:
+            if name in skip or name.split("-")[0] in skip:
+                continue
+            try:
+                res[name] = fn()
+            except Exception as e:  # noqa: BLE001 - report and go on to the next system
+                res[name] = {"error": f"{type(e).__name__}: {e}"[:300]}
+            print(f"T={T}", name, json.dumps(res[name]), flush=True)
     if "linear" not in skip:
-        lin = {}
-        for frac in (4, 2, 1):
-            t = a.T // frac
-            lin[t] = bench_polyro("torch", ys[:t], a.K, max(3, a.steps // 2))["step_s"]
-        out["polyro-torch-step-by-T"] = lin
-        print("polyro-torch step_s by T", lin, flush=True)
+        t_max = max(_ints(a.T))
+        ts = _ints(a.linear_T) or [t_max // 4, t_max // 2, t_max]
+        for be in filter(None, a.linear_backends.split(",")):
+            lin = {}
+            for t in ts:
+                r = bench_polyro(be, make_data(t, a.K), a.K, max(3, a.steps // 2), **pkw)
+                lin[t] = {"step_s": r["step_s"], "step_cpu_s": r["step_cpu_s"]}
+                print(f"polyro-{be} T={t} step_s {r['step_s']:.5f} "
+                      f"step_cpu_s {r['step_cpu_s']:.5f}", flush=True)
+            out[f"polyro-{be}-step-by-T"] = lin
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

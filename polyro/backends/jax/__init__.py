@@ -30,6 +30,8 @@ from .random import *  # noqa: F403
 from .special import *  # noqa: F403
 from .tree import *  # noqa: F403
 
+_Tracer = jax.core.Tracer
+
 NAME = "jax"
 SUPPORTS_AUTODIFF = True
 SUPPORTS_JIT = True
@@ -120,6 +122,10 @@ def to_numpy(x: Any) -> np.ndarray:
     >>> to_numpy(xp.ones(2)).tolist()
     [1.0, 1.0]
     """
+    if isinstance(x, _Tracer):
+        # refuse at once: JAX's own conversion error describes the whole program traced so
+        # far, and validation asks ~5 times per sample site (an HMM's tracing grew as T**2)
+        raise TypeError(f"to_numpy: {type(x).__name__} has no value while JAX traces a function")
     return np.asarray(x)
 
 

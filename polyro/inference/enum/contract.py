@@ -6,8 +6,14 @@ program order inside the deepest plate set first (Obermeyer et al. 2019, "Tensor
 elimination for plated factor graphs"): the factors of an ordinal that share a local variable
 are contracted with ``opt_einsum.contract`` on the backend's arrays (shifted by their maxima, so
 the log-sum-exp is stable), then the plates the result no longer depends on are product-reduced
-(summed in log space) and the result moves to its parent ordinal. A Markov chain therefore costs
-one small contraction per step: ``O(T K^2)`` for an HMM.
+(summed in log space) and the result moves to its parent ordinal.
+
+A Markov chain (variables linked only to their neighbours, as ``markov`` loops leave them) is
+eliminated at once: its steps are stacked into one ``(T, ..., K, K)`` tensor and multiplied in
+log space by a balanced tree (:mod:`polyro.inference.enum.chain`), ``O(T K^3)`` work in
+``O(log T)`` batched operations, so a jitted or differentiated HMM no longer holds T copies of
+the contraction. Everything else (and chains, with ``chains=False``) is eliminated one variable
+at a time.
 
 >>> import numpy as np
 >>> f1 = (np.log(np.array([0.3, 0.7])), ("z",), frozenset())
@@ -25,6 +31,8 @@ import opt_einsum
 
 from polyro.backends import backend_of
 from polyro.errors import ModelError
+from polyro.inference.enum import chain as _chain
+from polyro.inference.enum.chain import contract_chain, find_chain
 
 __all__ = ["align", "log_einsum", "sum_product", "Factor"]
 
@@ -157,7 +165,7 @@ def _reduce_plates(t: Any, labels: tuple, plates: frozenset, sizes: dict[str, in
 
 def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
                 plate_sizes: dict[str, int], op: str = "sum", order: Sequence[str] | None = None,
-                record: list | None = None) -> Any:
+                record: list | None = None, chains: bool | None = None) -> Any:
     """The log of the sum (``op="sum"``) or max (``op="max"``) over every enumerated variable of
     the product of the factors (plates multiply, in log space: sum).
 
@@ -167,6 +175,12 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
     and the variables eliminated after it, which :func:`polyro.inference.enum.infer_discrete`
     samples backwards.
 
+    With ``chains`` (default :data:`polyro.inference.enum.chain.ENABLED`, True), a run of
+    variables linked pairwise like the steps of a Markov chain
+    (:func:`polyro.inference.enum.chain.find_chain`) is eliminated at once by a log-depth
+    product of one stacked tensor (:func:`polyro.inference.enum.chain.contract_chain`);
+    ``chains=False`` eliminates them one at a time (same result up to rounding).
+
     >>> import numpy as np
     >>> lp = np.log(np.array([[0.2, 0.8], [0.6, 0.4]]))    # plate "n" of 2, var "z" of 2
     >>> f = (lp, ("n", "z"), frozenset({"n"}))
@@ -174,6 +188,8 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
     0.0
     """
     order = list(var_ordinals) if order is None else list(order)
+    if chains is None:
+        chains = _chain.ENABLED
     rank = {v: i for i, v in enumerate(order)}
     by_ord: dict[frozenset, list] = {}
     for t, labels, ordinal in factors:
@@ -188,12 +204,37 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
         # index the factors by label so that each elimination touches only its own factors
         # (a chain of T steps stays O(T))
         live = dict(enumerate(fs))
+
+        def is_local(lab: str, ordinal: frozenset = ordinal) -> bool:
+            return lab in var_ordinals and var_ordinals[lab] == ordinal
+
         by_label: dict[str, set] = {}
         for i, (_, labs) in live.items():
             for lab in labs:
                 by_label.setdefault(lab, set()).add(i)
         next_id = len(live)
+        done: set[str] = set()
         for v in local:
+            if v in done:
+                continue
+            found = find_chain(v, live, by_label, is_local) if chains else None
+            if found is not None:
+                chain, groups = found
+                involved = [[live.pop(i) for i in ids] for ids in groups]
+                for ids, fs_i in zip(groups, involved, strict=True):
+                    for _, labs in fs_i:
+                        for lab in labs:
+                            by_label[lab].difference_update(ids)
+                for u in chain[:-1]:
+                    by_label.pop(u, None)
+                done.update(chain[:-1])
+                msg, out = contract_chain(chain, involved, op, record)
+                live[next_id] = (msg, out)
+                for lab in out:
+                    by_label.setdefault(lab, set()).add(next_id)
+                next_id += 1
+                continue
+            done.add(v)
             ids = sorted(by_label.pop(v, ()))
             involved = [live.pop(i) for i in ids]
             for _, labs in involved:

@@ -1,0 +1,245 @@
+"""Markov chains in a contraction: one stacked tensor and a log-depth product, not T einsums.
+
+A model written ``for t in markov(range(T))`` leaves, after ``trace_factors``, T variables
+``x_0 .. x_{T-1}`` of one size ``K`` whose factors each touch ``{x_t}`` or ``{x_t, x_{t+1}}``.
+Eliminating them one by one costs T small contractions, T operations for an engine to run and,
+under ``jax.jit``, T copies of the same few operations for XLA to compile (plus their
+gradients). :func:`find_chain` recognises such a run among the live factors of an ordinal,
+:func:`contract_chain` adds each step's factors into one ``(K, K)`` log-matrix ``N_t`` (any
+other labels, such as plates, ride along as batch dims), stacks them into one ``(n, ..., K, K)``
+tensor and multiplies them in log space with a balanced tree (:func:`chain_product`):
+``ceil(log2 n)`` batched steps, so the compiled graph of the contraction no longer grows with n.
+``infer_discrete`` needs every forward message: :func:`chain_prefix` computes all prefix
+products in ``ceil(log2 n)`` batched steps (Hillis-Steele).
+
+``op="sum"`` is the log-space (sum-product) matrix product, ``op="max"`` the max-plus
+(Viterbi) one. Gradients flow through every step; no value ever takes ``log(0)`` on a path
+gradients use, so structural zeros (``-inf`` log-probabilities) give finite gradients.
+
+>>> import numpy as np
+>>> a = np.log(np.array([[0.5, 0.5], [0.2, 0.8]]))
+>>> mats = np.stack([a, a, a])                        # three steps of one 2-state chain
+>>> ref = np.log(np.linalg.matrix_power(np.exp(a), 3))
+>>> bool(np.allclose(chain_product(mats), ref))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from polyro.backends import backend_of
+
+__all__ = ["chain_prefix", "chain_product", "contract_chain", "find_chain", "log_matmul"]
+
+#: contract Markov chains as chains (``sum_product(chains=None)`` reads this; set it False to
+#: eliminate chain variables one at a time, e.g. to time the difference)
+ENABLED = True
+#: the fewest variables a chain must eliminate to be contracted as a chain
+MIN_CHAIN = 2
+#: log_matmul forms the (..., i, j, k) terms and log-sum-exps them exactly while there are at
+#: most this many of them (16 MiB in float64); beyond, it shifts and multiplies with matmul
+_EXACT_MAX = 1 << 21
+
+
+def _where_finite(m: Any, xp: Any) -> Any:
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def _safe_log(s: Any, xp: Any) -> Any:
+    """log(s) for s >= 0 with -inf (and a zero gradient, not NaN) where s == 0."""
+    pos = s > 0
+    return xp.where(pos, xp.log(xp.where(pos, s, xp.ones_like(s))),
+                    xp.full_like(s, -math.inf))
+
+
+def _logsumexp(x: Any, axis: int) -> Any:
+    """Stable log-sum-exp over one axis; all ``-inf`` gives ``-inf`` with zero gradients."""
+    be = backend_of(x)
+    xp = be.xp
+    m = _where_finite(be.stop_gradient(xp.max(x, axis=axis, keepdims=True)), xp)
+    s = xp.sum(xp.exp(x - m), axis=axis)
+    return _safe_log(s, xp) + xp.squeeze(m, axis=axis)
+
+
+def log_matmul(a: Any, b: Any, op: str = "sum", exact: bool | None = None) -> Any:
+    """``log(exp(a) @ exp(b))`` (``op="sum"``) or ``max_j a[..., i, j] + b[..., j, k]``
+    (``op="max"``) over the last two axes, batched over the leading ones.
+
+    ``exact`` (default: while the ``(..., i, j, k)`` intermediate has at most 2**21 entries)
+    sums every ``a_ij + b_jk`` with a log-sum-exp; otherwise ``a`` and ``b`` are shifted by their row and
+    column maxima and multiplied with ``matmul`` (memory ``O(K^2)``; a term can underflow only
+    if it is ~700 nats (float64) below both maxima). ``op="max"`` always forms the
+    intermediate.
+
+    >>> import numpy as np
+    >>> a, b = np.log(np.array([[1.0, 2.0]])), np.log(np.array([[3.0], [4.0]]))
+    >>> [round(float(np.exp(log_matmul(a, b, exact=e))[0, 0]), 9) for e in (True, False)]
+    [11.0, 11.0]
+    >>> round(float(np.exp(log_matmul(a, b, "max"))[0, 0]), 9)
+    8.0
+    """
+    be = backend_of(a, b)
+    xp = be.xp
+    if op not in ("sum", "max"):
+        raise ValueError(f"log_matmul: op must be 'sum' or 'max', got {op!r}")
+    if exact is None:
+        n = int(a.shape[-2]) * int(a.shape[-1]) * int(b.shape[-1])
+        for s in a.shape[:-2]:
+            n *= int(s)
+        exact = n <= _EXACT_MAX
+    if op == "max" or exact:
+        x = xp.expand_dims(a, axis=-1) + xp.expand_dims(b, axis=-3)   # (..., i, j, k)
+        return xp.max(x, axis=-2) if op == "max" else _logsumexp(x, -2)
+    am = _where_finite(be.stop_gradient(xp.max(a, axis=-1, keepdims=True)), xp)
+    bm = _where_finite(be.stop_gradient(xp.max(b, axis=-2, keepdims=True)), xp)
+    s = xp.matmul(xp.exp(a - am), xp.exp(b - bm))
+    return _safe_log(s, xp) + am + bm
+
+
+def chain_product(mats: Any, op: str = "sum") -> Any:
+    """The log-space product ``mats[0] @ mats[1] @ ... @ mats[n-1]`` of a stack
+    ``(n, ..., K, K)``, by a balanced tree of ``ceil(log2 n)`` batched :func:`log_matmul` s.
+
+    >>> import numpy as np
+    >>> m = np.log(np.random.default_rng(0).dirichlet(np.ones(3), size=(5, 3)))
+    >>> ref = np.log(np.linalg.multi_dot(list(np.exp(m))))
+    >>> bool(np.allclose(chain_product(m), ref))
+    True
+    """
+    xp = backend_of(mats).xp
+    while int(mats.shape[0]) > 1:
+        n = int(mats.shape[0])
+        half = n // 2
+        pairs = xp.reshape(mats[:2 * half], (half, 2) + tuple(mats.shape[1:]))
+        prod = log_matmul(pairs[:, 0], pairs[:, 1], op)
+        mats = xp.concat([prod, mats[2 * half:]], axis=0) if n % 2 else prod
+    return mats[0]
+
+
+def chain_prefix(mats: Any, op: str = "sum") -> Any:
+    """Every prefix product: ``out[i] = mats[0] @ ... @ mats[i]`` (log space), ``(n, ..., K,
+    K)``, in ``ceil(log2 n)`` batched steps (Hillis-Steele scan).
+
+    >>> import numpy as np
+    >>> m = np.log(np.random.default_rng(1).dirichlet(np.ones(2), size=(4, 2)))
+    >>> out = chain_prefix(m)
+    >>> bool(np.allclose(out[2], np.log(np.exp(m[0]) @ np.exp(m[1]) @ np.exp(m[2]))))
+    True
+    """
+    xp = backend_of(mats).xp
+    n = int(mats.shape[0])
+    s = 1
+    while s < n:
+        mats = xp.concat([mats[:s], log_matmul(mats[:n - s], mats[s:], op)], axis=0)
+        s *= 2
+    return mats
+
+
+def find_chain(v: str, live: dict, by_label: dict, is_local: Callable[[str], bool]
+               ) -> tuple[list[str], list[list[int]]] | None:
+    """``(chain, groups)`` of the Markov chain that starts at variable ``v``, or None.
+
+    ``chain = [u_0 = v, u_1, ..., u_n]`` are local variables of one size; ``groups[i]`` the ids
+    (keys of ``live``, whose values are ``(tensor, labels)``) of the factors that eliminating
+    ``u_i`` gathers: each touches ``u_i`` and no local variable but ``u_{i+1}``, and at least one
+    touches ``u_{i+1}``. The last variable ``u_n`` is not eliminated: its own factors stay live.
+    None when the chain eliminates fewer than :data:`MIN_CHAIN` variables.
+
+    >>> import numpy as np
+    >>> live = {0: (np.zeros(2), ("a",)), 1: (np.zeros((2, 2)), ("a", "b")),
+    ...         2: (np.zeros((2, 2)), ("c", "b")), 3: (np.zeros(2), ("c",))}
+    >>> by_label = {"a": {0, 1}, "b": {1, 2}, "c": {2, 3}}
+    >>> find_chain("a", live, by_label, lambda lab: True)
+    (['a', 'b', 'c'], [[0, 1], [2]])
+    """
+    chain, groups = [v], []
+    size: int | None = None
+    taken: set[int] = set()
+    cur = v
+    while True:
+        ids = sorted(i for i in by_label.get(cur, ()) if i not in taken)
+        nxt, ok, k_cur, k_nxt = None, True, None, None
+        for i in ids:
+            t, labs = live[i]
+            for lab, n in zip(labs, t.shape, strict=True):
+                if lab == cur:
+                    k_cur = int(n)
+                elif is_local(lab):
+                    if nxt is None:
+                        nxt = lab
+                    if lab != nxt:
+                        ok = False
+                        break
+                    k_nxt = int(n)
+            if not ok:
+                break
+        if not ok or nxt is None:
+            break
+        size = k_cur if size is None else size
+        if k_cur != size or k_nxt != size:
+            break
+        groups.append(ids)
+        taken.update(ids)
+        chain.append(nxt)
+        cur = nxt
+    if len(groups) < MIN_CHAIN:
+        return None
+    return chain, groups
+
+
+def contract_chain(chain: Sequence[str], groups: Sequence[Sequence[tuple[Any, tuple]]],
+                   op: str = "sum", record: list | None = None) -> tuple[Any, tuple]:
+    """Eliminate ``chain[:-1]`` from the factors ``groups`` (as found by :func:`find_chain`,
+    ``groups[i]`` a list of ``(tensor, labels)``): ``(message, labels)``, the log-sum (or max)
+    over those variables of the product of the factors, over ``chain[-1]`` and the factors' other
+    labels. With ``record`` a list, appends ``(u_i, phi_i, labels)`` per eliminated variable as
+    :func:`polyro.inference.enum.sum_product` does (``phi_i`` the forward message into ``u_i``
+    plus the step's factors, over the batch labels, ``u_i`` and ``u_{i+1}``).
+
+    >>> import numpy as np
+    >>> p0, a = np.log(np.array([0.3, 0.7])), np.log(np.array([[0.9, 0.1], [0.4, 0.6]]))
+    >>> groups = [[(p0, ("x0",)), (a, ("x0", "x1"))], [(a, ("x1", "x2"))]]
+    >>> msg, labs = contract_chain(["x0", "x1", "x2"], groups)
+    >>> labs, bool(np.allclose(np.exp(msg), np.exp(p0) @ np.exp(a) @ np.exp(a)))
+    (('x2',), True)
+    """
+    from polyro.inference.enum.contract import align
+
+    be = backend_of(*[t for g in groups for t, _ in g])
+    xp = be.xp
+    in_chain = set(chain)
+    batch: list[str] = []
+    sizes: dict[str, int] = {}
+    for g in groups:
+        for t, labs in g:
+            for lab, n in zip(labs, t.shape, strict=True):
+                if lab not in in_chain and lab not in batch:
+                    batch.append(lab)
+                sizes.setdefault(lab, int(n))
+    k = sizes[chain[0]]
+    full = tuple(sizes[lab] for lab in batch) + (k, k)
+    steps = []
+    for i, g in enumerate(groups):
+        out = tuple(batch) + (chain[i], chain[i + 1])
+        n_i = None
+        for t, labs in g:
+            a = align(t, labs, out)
+            n_i = a if n_i is None else n_i + a
+        steps.append(xp.broadcast_to(n_i, full))
+    mats = xp.stack(steps)
+    reduce = _logsumexp if op == "sum" else (lambda x, axis: xp.max(x, axis=axis))
+    if record is None:
+        msg = reduce(chain_product(mats, op), -2)
+    else:
+        prefix = chain_prefix(mats, op)
+        alpha = xp.zeros_like(mats[0, ..., 0])
+        for i in range(len(groups)):
+            if i:
+                alpha = reduce(prefix[i - 1], -2)
+            phi = xp.expand_dims(alpha, axis=-1) + mats[i]
+            record.append((chain[i], phi, tuple(batch) + (chain[i], chain[i + 1])))
+        msg = reduce(prefix[len(groups) - 1], -2)
+    return msg, tuple(batch) + (chain[-1],)
