@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all conformance bench bench-peers docs lint install clean
+.PHONY: demo test test-quick conformance bench bench-peers docs lint install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) docs/examples/demo.py
 
+# the whole suite: unit tests, doctests and conformance (all but the full conformance run,
+# `make conformance`); what CI runs
 test: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not slow and not full" --durations=25 tests conformance --doctest-modules polyro
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not full" --durations=40 tests conformance --doctest-modules polyro
 
-# everything but the full conformance run: the slow tests too (tests/slow_tests.txt)
-test-all: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not full" --durations=50 tests conformance --doctest-modules polyro
+# the inner loop: leaves out the tests measured slow (tests/slow_tests.txt)
+test-quick: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not slow and not full" --durations=25 tests conformance --doctest-modules polyro
 
 conformance: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m full conformance

@@ -42,25 +42,46 @@ def pytest_runtest_logreport(report):  # noqa: ANN001, ANN201 -- pytest hook sig
         sys.stderr.flush()
 
 
-def _slow_patterns() -> tuple[set[str], list[str]]:
-    """Exact test ids and ``fnmatch`` patterns (lines with ``*``) from tests/slow_tests.txt."""
+def _listed_tests() -> list[tuple[str, str, float]]:
+    """``(pattern, marker, seconds)`` from tests/slow_tests.txt: a line is a test id (``*`` is
+    the only wildcard), optionally prefixed ``full`` (the test runs only in the full conformance
+    run), then ``# <seconds> s`` measured."""
+    import re
+
     path = os.path.join(os.path.dirname(__file__), "tests", "slow_tests.txt")
+    out = []
     with open(path, encoding="utf-8") as f:
-        lines = [line.split("#", 1)[0].strip() for line in f]
-    lines = [x for x in lines if x]
-    # only ``*`` is a wildcard: brackets of parameter ids are literal
-    return {x for x in lines if "*" not in x}, [x.replace("[", "[[]") for x in lines if "*" in x]
+        for line in f:
+            body, _, comment = line.partition("#")
+            body = body.strip()
+            if not body:
+                continue
+            marker = "slow"
+            if body.startswith("full "):
+                marker, body = "full", body[5:].strip()
+            m = re.match(r"\s*(\d+(?:\.\d+)?)\s*s\b", comment)
+            out.append((body, marker, float(m.group(1)) if m else 0.0))
+    return out
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 -- pytest hook
-    """Mark the tests listed in ``tests/slow_tests.txt`` as ``slow``: ``make test`` (CI) leaves
-    them out, ``make test-all`` runs them."""
+    """Mark the tests listed in ``tests/slow_tests.txt`` ``slow`` (``make test-quick`` leaves
+    them out) or ``full`` (only ``make conformance`` runs them), and run the slow ones first,
+    longest first, so that on two workers no long test starts last and runs alone."""
     from fnmatch import fnmatchcase
 
     import pytest
 
-    exact, patterns = _slow_patterns()
+    listed = _listed_tests()
+    exact = {pat: (marker, sec) for pat, marker, sec in listed if "*" not in pat}
+    # only ``*`` is a wildcard: brackets of parameter ids are literal
+    wild = [(pat.replace("[", "[[]"), marker, sec) for pat, marker, sec in listed if "*" in pat]
+    cost: dict[str, float] = {}
     for item in items:
         nid = item.nodeid
-        if nid in exact or any(fnmatchcase(nid, p) for p in patterns):
-            item.add_marker(pytest.mark.slow)
+        hit = exact.get(nid) or next(((mk, sec) for pat, mk, sec in wild
+                                      if fnmatchcase(nid, pat)), None)
+        if hit:
+            item.add_marker(getattr(pytest.mark, hit[0]))
+            cost[nid] = hit[1]
+    items.sort(key=lambda it: -cost.get(it.nodeid, -1.0))  # stable: the rest keep their order

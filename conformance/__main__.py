@@ -1,51 +1,170 @@
-"""``python -m conformance [--full] [--models a,b] [--backends numpy,torch,jax]``."""
+"""``python -m conformance [--full] [--models a,b] [--backends numpy,torch,jax]``.
+
+Runs the catalog checks (log density and gradients across engines, forward sampling, posterior
+against the reference) and the extra checks (SVI agreement, failure semantics, gradient-free
+MCMC, NUTS fault handling; with ``--full`` also simulation-based calibration), then writes
+``conformance/report/report.md`` and ``report.json``.
+
+Each posterior check runs in its own process, watched: one whose resident memory passes
+``--max-rss-gb`` or whose time passes ``--check-timeout`` is stopped and reported as a failure of
+that model on that backend, and the suite goes on (a runaway sampler must not take the machine,
+or the rest of the report, with it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import polyro
 
-from . import checks
+from . import checks, extra_checks
 from .catalog import CATALOG
 from .report import write_report
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _rss_gb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _posterior_worker(name: str, backend: str, out: str) -> int:
+    """Child process: one posterior check, its rows written as JSON to ``out``."""
+    t, c = time.time(), time.process_time()
+    got = checks.check_posterior(CATALOG[name], [backend])
+    for r in got:
+        if r.passed is not None:
+            r.numbers["seconds"] = round(time.time() - t, 1)
+            r.numbers["cpu_seconds"] = round(time.process_time() - c, 1)
+    Path(out).write_text(json.dumps([r.row() for r in got], default=float))
+    return 0
+
+
+def _posterior_isolated(name: str, backend: str, max_rss_gb: float,
+                        timeout_s: float) -> list[checks.Result]:
+    """Run one posterior check in a child process, stopped past the memory or time limit."""
+    with tempfile.TemporaryDirectory() as d:
+        out, err = Path(d) / "rows.json", Path(d) / "stderr.txt"
+        cmd = [sys.executable, "-m", "conformance", "--worker-posterior", f"{name}:{backend}",
+               "--worker-out", str(out)]
+        t0 = time.time()
+        peak, why = 0.0, ""
+        with open(err, "w") as ferr:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=ferr)
+            try:
+                while proc.poll() is None:
+                    rss = _rss_gb(proc.pid)
+                    peak = max(peak, rss or 0.0)
+                    if rss is not None and rss > max_rss_gb:
+                        why = (f"stopped: resident memory {rss:.1f} GB passed the limit "
+                               f"--max-rss-gb {max_rss_gb:g} after {time.time() - t0:.0f} s")
+                    elif time.time() - t0 > timeout_s:
+                        why = f"stopped: still running after --check-timeout {timeout_s:g} s"
+                    if why:
+                        break
+                    time.sleep(0.5)
+            finally:  # stopped, interrupted or terminated: the child goes too
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        nums = {"peak_rss_gb": round(peak, 2)}
+        if not why and proc.returncode == 0 and out.exists():
+            got = [checks.Result(**row) for row in json.loads(out.read_text())]
+            for r in got:
+                if r.passed is not None:
+                    r.numbers.update(nums)
+            return got
+        if not why:
+            tail = err.read_text().strip().splitlines()[-1:] if err.exists() else []
+            why = f"crash: exit status {proc.returncode}: {' '.join(tail)[-300:]}"
+        return [checks.Result(name, backend, "posterior", False, nums, why)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m conformance", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="every model and check (slow)")
     ap.add_argument("--models", default="", help="comma-separated catalog names")
     ap.add_argument("--backends", default="numpy,torch,jax")
     ap.add_argument("--checks", default="log_density,forward,posterior,extra")
+    ap.add_argument("--max-rss-gb", type=float, default=8.0,
+                    help="stop a posterior check whose process passes this resident memory")
+    ap.add_argument("--check-timeout", type=float, default=3600.0,
+                    help="stop a posterior check running longer than this (seconds)")
+    ap.add_argument("--worker-posterior", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-out", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     polyro.set_default_dtype("float64")
+    if args.worker_posterior:
+        name, backend = args.worker_posterior.split(":")
+        return _posterior_worker(name, backend, args.worker_out)
+    # SIGTERM unwinds like Ctrl-C, so a running posterior process is stopped with the suite
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     backends = [b for b in args.backends.split(",") if b]
     names = [m for m in args.models.split(",") if m] or [
         n for n, e in CATALOG.items() if args.full or e.fast]
     which = set(args.checks.split(","))
     results: list[checks.Result] = []
-    t0 = time.time()
+    t0, c0, k0 = time.time(), time.process_time(), _children_cpu()
+    load0 = os.getloadavg()
+    timings: dict[str, dict] = {}
+
+    def cpu() -> float:
+        return time.process_time() + _children_cpu()
+
     for name in names:
         e = CATALOG[name]
         print(f"[{time.time() - t0:7.1f}s] {name}", flush=True)
-        try:
-            if "log_density" in which:
-                results += checks.check_log_density(e, backends)
-            if "forward" in which and "seed" in e.tags:
-                results += checks.check_forward_sampling(e, backends)
-            if "posterior" in which:
-                results += checks.check_posterior(e, [b for b in backends])
-        except Exception as exc:  # a crash is a failure of that model, the suite goes on
-            results.append(checks.Result(name, "all", "crash", False,
-                                         note=f"{type(exc).__name__}: {exc}"))
+        t1, c1 = time.time(), cpu()
+        steps = []
+        if "log_density" in which:
+            steps.append(("log_density", "all", lambda e=e: checks.check_log_density(e, backends)))
+        if "forward" in which and "seed" in e.tags:
+            steps.append(("forward", "all",
+                          lambda e=e: checks.check_forward_sampling(e, backends)))
+        if "posterior" in which:  # one process per backend: its time, memory and crash its own
+            steps += [("posterior", b, lambda name=name, b=b: _posterior_isolated(
+                name, b, args.max_rss_gb, args.check_timeout)) for b in backends]
+        for check, backend, run in steps:
+            try:
+                results += run()
+            except Exception as exc:  # a crash is a failure of that check, the suite goes on
+                results.append(checks.Result(name, backend, check, False,
+                                             note=f"crash: {type(exc).__name__}: {exc}"))
+        if steps:
+            timings[name] = {"seconds": round(time.time() - t1, 1),
+                             "cpu_seconds": round(cpu() - c1, 1)}
     if "extra" in which:
-        from . import extra_checks
-
+        print(f"[{time.time() - t0:7.1f}s] extra checks", flush=True)
+        t1, c1 = time.time(), cpu()
         results += extra_checks.run_all(backends, full=args.full)
+        timings["extra checks"] = {"seconds": round(time.time() - t1, 1),
+                                   "cpu_seconds": round(cpu() - c1, 1)}
+    load1 = os.getloadavg()
     md, js = write_report(results, {"mode": "full" if args.full else "fast",
-                                    "seconds": round(time.time() - t0, 1)})
+                                    "backends": ",".join(backends),
+                                    "seconds": round(time.time() - t0, 1),
+                                    "cpu_seconds": round(time.process_time() - c0
+                                                         + _children_cpu() - k0, 1),
+                                    "loadavg_start": [round(x, 2) for x in load0],
+                                    "loadavg_end": [round(x, 2) for x in load1],
+                                    "cores": os.cpu_count()}, timings)
     print(md.read_text())
     return 0 if all(r.passed is not False for r in results) else 1
 

@@ -1,4 +1,9 @@
-"""Write the conformance report (Markdown and JSON) from a list of check results."""
+"""Write the conformance report (Markdown and JSON) from a list of check results.
+
+``report.md`` has a summary matrix (one row per model and check, one column per backend, and a
+column for the checks that compare engines with each other), then every result with its measured
+numbers and notes. ``report.json`` holds the same results with full-precision numbers.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,49 @@ from pathlib import Path
 from .checks import Result
 
 REPORT_DIR = Path(__file__).with_name("report")
+SINGLE = ("numpy", "torch", "jax")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def _mark(r: Result) -> str:
+    return "n/a" if r.passed is None else ("pass" if r.passed else "**FAIL**")
 
 
 def _cell(r: Result) -> str:
-    if r.passed is None:
-        return "n/a"
-    mark = "pass" if r.passed else "FAIL"
-    nums = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in r.numbers.items())
-    return f"{mark} ({nums})" if nums else mark
+    nums = ", ".join(f"{k}={_fmt(v)}" for k, v in r.numbers.items())
+    return f"{_mark(r)} ({nums})" if nums else _mark(r)
 
 
-def write_report(results: list[Result], meta: dict | None = None) -> tuple[Path, Path]:
-    """Write ``report.md`` (a models x backends x checks table) and ``report.json``."""
+def _matrix(results: list[Result]) -> list[str]:
+    cols = [b for b in SINGLE if any(r.backend == b for r in results)]
+    cells: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in results:
+        col = r.backend if r.backend in cols else "across engines"
+        cells.setdefault((r.model, r.check), {}).setdefault(col, []).append(
+            _mark(r) if col in cols else f"{_mark(r)} ({r.backend})")
+    has_across = any("across engines" in c for c in cells.values())
+    head = cols + (["across engines"] if has_across else [])
+    lines = ["| model | check | " + " | ".join(head) + " |",
+             "|---|---|" + "---|" * len(head)]
+    for (model, check), row in sorted(cells.items()):
+        lines.append(f"| {model} | {check} | "
+                     + " | ".join("; ".join(row.get(c, ["—"])) for c in head) + " |")
+    return lines
+
+
+def write_report(results: list[Result], meta: dict | None = None,
+                 timings: dict[str, dict] | None = None) -> tuple[Path, Path]:
+    """Write ``report.md`` (a models x backends x checks table) and ``report.json``.
+
+    ``timings``: ``{section: {"seconds": wall, "cpu_seconds": cpu}}`` per model (all its checks
+    on every backend) and for the extra checks."""
     import numpy as np
 
     REPORT_DIR.mkdir(exist_ok=True)
@@ -35,16 +70,26 @@ def write_report(results: list[Result], meta: dict | None = None) -> tuple[Path,
             meta[mod] = "not installed"
     rows = [r.row() for r in results]
     jpath = REPORT_DIR / "report.json"
-    jpath.write_text(json.dumps({"meta": meta, "results": rows}, indent=1, default=float))
-    lines = ["# polyro conformance report", "",
-             ", ".join(f"{k}: {v}" for k, v in meta.items()), "",
-             "| model | check | backend | result | note |", "|---|---|---|---|---|"]
-    for r in sorted(results, key=lambda r: (r.model, r.check, r.backend)):
-        lines.append(f"| {r.model} | {r.check} | {r.backend} | {_cell(r)} | {r.note} |")
+    timings = timings or {}
+    jpath.write_text(json.dumps({"meta": meta, "timings": timings, "results": rows}, indent=1,
+                                default=float))
     n_pass = sum(r.passed is True for r in results)
     n_fail = sum(r.passed is False for r in results)
     n_na = sum(r.passed is None for r in results)
-    lines += ["", f"{n_pass} passed, {n_fail} failed, {n_na} not applicable"]
+    lines = ["# polyro conformance report", "",
+             ", ".join(f"{k}: {_fmt(v)}" for k, v in meta.items()), "",
+             f"**{n_pass} passed, {n_fail} failed, {n_na} not applicable** "
+             "(n/a: a known gap from `conformance/known_gaps.json`, or a measurement)", "",
+             "## Summary", "", *_matrix(results), "",
+             "## Results with the measured numbers", "",
+             "| model | check | backend | result | note |", "|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r.model, r.check, r.backend)):
+        note = r.note.replace("|", "/").replace("\n", " ")
+        lines.append(f"| {r.model} | {r.check} | {r.backend} | {_cell(r)} | {note} |")
+    if timings:
+        lines += ["", "## Time per model (all its checks, every backend)", "",
+                  "| section | wall seconds | CPU seconds (all threads) |", "|---|---|---|"]
+        lines += [f"| {k} | {v['seconds']} | {v['cpu_seconds']} |" for k, v in timings.items()]
     mpath = REPORT_DIR / "report.md"
     mpath.write_text("\n".join(lines) + "\n")
     return mpath, jpath

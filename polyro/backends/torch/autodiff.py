@@ -62,6 +62,15 @@ _transforms_active = torch._C._are_functorch_transforms_active
 _grad_enabled = torch.is_grad_enabled
 
 
+def _detached(aux: Any) -> Any:
+    # like JAX's, an aux output carries no autograd graph once the gradient is taken: a kept graph
+    # would chain every later step to this one (vectorized NUTS grew by 3 MiB per iteration)
+    if aux is None:
+        return None
+    leaves, td = tree_flatten(aux)
+    return tree_unflatten(td, [x.detach() if isinstance(x, torch.Tensor) else x for x in leaves])
+
+
 def _split(out: Any, has_aux: bool) -> tuple[torch.Tensor, Any]:
     if has_aux:
         if not (isinstance(out, tuple) and len(out) == 2):
@@ -125,7 +134,7 @@ def value_and_grad(fn: Callable, argnums: int | tuple[int, ...] = 0,
                 else:
                     g = torch.zeros_like(a)
                 value = value.detach()
-                return ((value, aux), g) if has_aux else (value, g)
+                return ((value, _detached(aux)), g) if has_aux else (value, g)
         create_graph = False
         structs = []
         inputs: list[torch.Tensor] = []
@@ -158,7 +167,7 @@ def value_and_grad(fn: Callable, argnums: int | tuple[int, ...] = 0,
             pos += n
         g_out = tuple(grads) if multi else grads[0]
         if not create_graph:
-            value = value.detach()
+            value, aux = value.detach(), _detached(aux)
         return ((value, aux), g_out) if has_aux else (value, g_out)
 
     return wrapped
