@@ -1,4 +1,6 @@
-"""Simulation-based calibration (full conformance run only: ``make conformance``).
+"""Simulation-based calibration. The rank test runs in ``make test``; NUTS SBC runs in the full
+conformance run only (``make conformance`` reports it through ``check_sbc``; ``pytest -m full``
+runs the same cases here).
 
 The rank statistic is first checked with exact conjugate posterior draws (no sampler): calibrated
 draws pass and the canary's mis-specified posterior is rejected. Then NUTS on every gradient
@@ -13,8 +15,6 @@ import numpy as np
 import pytest
 
 from .extra_checks import SBC_ALPHA, SBC_CASES, rank_test, sbc
-
-pytestmark = pytest.mark.full
 
 
 def _exact_normal_mean_draws(prior_scale: float, S: int = 200, L: int = 99, seed: int = 1):
@@ -35,6 +35,7 @@ def test_rank_test_on_exact_posteriors():
     assert p_canary < SBC_ALPHA, (p_canary, counts)
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("case", SBC_CASES, ids=[c.name for c in SBC_CASES])
 def test_nuts_sbc(case, grad_backend):
     r = sbc(grad_backend.NAME, case)
