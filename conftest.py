@@ -85,3 +85,12 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 -- pyt
             item.add_marker(getattr(pytest.mark, hit[0]))
             cost[nid] = hit[1]
     items.sort(key=lambda it: -cost.get(it.nodeid, -1.0))  # stable: the rest keep their order
+
+
+def pytest_runtest_setup(item):  # noqa: ANN001, ANN201 -- pytest hook signature
+    """Every test starts with an empty global parameter store, as in Pyro's own suite: tests run
+    in any order (slow ones first, on any worker), and a ``param("loc", init)`` must not see
+    another test's ``loc``."""
+    store = sys.modules.get("polyro.core.param_store")
+    if store is not None:
+        store.clear_param_store()
