@@ -31,7 +31,7 @@ import polyro
 from . import checks, extra_checks
 from .catalog import CATALOG
 from .known_gaps import gap_for
-from .report import write_report
+from .report import mark, write_report
 
 _STOP = threading.Event()  # set when the suite is interrupted: every watched child is stopped
 
@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         posterior = {(name, b): pool.submit(_posterior_isolated, name, b, args.max_rss_gb,
                                             args.check_timeout)
                      for b in backends for name in names}
+        for (name, b), fut in posterior.items():
+            fut.add_done_callback(lambda f, name=name, b=b: f.cancelled() or f.exception() or print(
+                f"[{time.time() - t0:7.1f}s] posterior {name} on {b}: "
+                + ", ".join(mark(r) for r in f.result()), flush=True))
     try:
         _run_in_process(names, which, backends, results, timings, t0, cpu, args)
         for (name, b), fut in posterior.items():  # each row carries its own seconds and memory

@@ -26,13 +26,13 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _mark(r: Result) -> str:
+def mark(r: Result) -> str:
     return "n/a" if r.passed is None else ("pass" if r.passed else "**FAIL**")
 
 
 def _cell(r: Result) -> str:
     nums = ", ".join(f"{k}={_fmt(v)}" for k, v in r.numbers.items())
-    return f"{_mark(r)} ({nums})" if nums else _mark(r)
+    return f"{mark(r)} ({nums})" if nums else mark(r)
 
 
 def _matrix(results: list[Result]) -> list[str]:
@@ -41,7 +41,7 @@ def _matrix(results: list[Result]) -> list[str]:
     for r in results:
         col = r.backend if r.backend in cols else "across engines"
         cells.setdefault((r.model, r.check), {}).setdefault(col, []).append(
-            _mark(r) if col in cols else f"{_mark(r)} ({r.backend})")
+            mark(r) if col in cols else f"{mark(r)} ({r.backend})")
     has_across = any("across engines" in c for c in cells.values())
     head = cols + (["across engines"] if has_across else [])
     lines = ["| model | check | " + " | ".join(head) + " |",
