@@ -41,6 +41,11 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children."""
+    return time.process_time() + _children_cpu()
+
+
 def _rss_gb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/statm") as f:
@@ -134,12 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         n for n, e in CATALOG.items() if args.full or e.fast]
     which = set(args.checks.split(","))
     results: list[checks.Result] = []
-    t0, c0, k0 = time.time(), time.process_time(), _children_cpu()
+    t0, c0 = time.time(), _cpu()
     load0 = os.getloadavg()
     timings: dict[str, dict] = {}
-
-    def cpu() -> float:
-        return time.process_time() + _children_cpu()
 
     # posterior checks: one watched process each, --jobs at a time, started first (they take
     # most of the time) while this process runs the in-process checks
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{time.time() - t0:7.1f}s] posterior {name} on {b}: "
                 + ", ".join(mark(r) for r in f.result()), flush=True))
     try:
-        _run_in_process(names, which, backends, results, timings, t0, cpu, args)
+        _run_in_process(names, which, backends, results, timings, t0, args)
         for (name, b), fut in posterior.items():  # each row carries its own seconds and memory
             try:
                 results += fut.result()
@@ -171,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "backends": ",".join(backends),
                                     "jobs": args.jobs,
                                     "seconds": round(time.time() - t0, 1),
-                                    "cpu_seconds": round(time.process_time() - c0
-                                                         + _children_cpu() - k0, 1),
+                                    "cpu_seconds": round(_cpu() - c0, 1),
                                     "loadavg_start": [round(x, 2) for x in load0],
                                     "loadavg_end": [round(x, 2) for x in load1],
                                     "cores": os.cpu_count()}, timings)
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r.passed is not False for r in results) else 1
 
 
-def _run_in_process(names, which, backends, results, timings, t0, cpu, args) -> None:
+def _run_in_process(names, which, backends, results, timings, t0, args) -> None:
     """The checks that run in this process: log density, forward sampling, the extra checks."""
     for name in names:
         e = CATALOG[name]
@@ -203,10 +204,10 @@ def _run_in_process(names, which, backends, results, timings, t0, cpu, args) -> 
                              "cpu_seconds": round(time.process_time() - c1, 1)}
     if "extra" in which:
         print(f"[{time.time() - t0:7.1f}s] extra checks", flush=True)
-        t1, c1 = time.time(), cpu()
+        t1, c1 = time.time(), _cpu()
         results += extra_checks.run_all(backends, full=args.full)
         timings["extra checks"] = {"seconds": round(time.time() - t1, 1),
-                                   "cpu_seconds": round(cpu() - c1, 1)}
+                                   "cpu_seconds": round(_cpu() - c1, 1)}
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from polyro.errors import AutodiffUnavailableError
 from polyro.inference.enum import chain as chain_mod
 from polyro.inference.enum import contract, infer_discrete, log_marginal, markov, trace_factors
 from polyro.inference.enum.chain import chain_prefix, chain_product, find_chain, log_matmul
+from polyro.testing import finite_difference_grad
 
 ENUM = {"enumerate": "parallel"}
 K = 3
@@ -148,15 +149,6 @@ def test_chain_log_marginal_brute_force(backend, count_chains):
 
 
 # ------------------------------------------------------------------------- gradients
-def _fd_grad(fn, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        d = np.zeros_like(x)
-        d[i] = eps
-        g[i] = (fn(x + d) - fn(x - d)) / (2 * eps)
-    return g
-
-
 def _lm_of(ys, init=INIT, trans=None):
     """log p(ys) as a function of (transition logits, locs); ``trans`` fixes the transition
     matrix instead (the logits are then unused)."""
@@ -204,8 +196,8 @@ def test_chain_gradients_brute_force(backend):
 
     (val, (g_logits, g_locs)), (val0, g0) = backend.jit(both)(*x)
     np.testing.assert_allclose(backend.to_numpy(val), brute_lm(LOGITS, LOCS, ys), rtol=1e-10)
-    ref_logits = _fd_grad(lambda v: brute_lm(v, LOCS, ys), LOGITS)
-    ref_locs = _fd_grad(lambda v: brute_lm(LOGITS, v, ys), LOCS)
+    ref_logits = finite_difference_grad(lambda v: brute_lm(v, LOCS, ys), LOGITS)
+    ref_locs = finite_difference_grad(lambda v: brute_lm(LOGITS, v, ys), LOCS)
     np.testing.assert_allclose(backend.to_numpy(g_logits), ref_logits, atol=1e-5)
     np.testing.assert_allclose(backend.to_numpy(g_locs), ref_locs, atol=1e-5)
     np.testing.assert_allclose(backend.to_numpy(val0), ref0, rtol=1e-10)
@@ -226,8 +218,8 @@ def test_long_chain_matches_unrolled(backend, count_chains):
 
         ref_val = ref(LOGITS, LOCS)
         if backend.SUPPORTS_AUTODIFF:
-            ref_grads = (_fd_grad(lambda v: ref(v, LOCS), LOGITS),
-                         _fd_grad(lambda v: ref(LOGITS, v), LOCS))
+            ref_grads = (finite_difference_grad(lambda v: ref(v, LOCS), LOGITS),
+                         finite_difference_grad(lambda v: ref(LOGITS, v), LOCS))
     assert count_chains == [len(YS) - 1]
     val = out[0] if backend.SUPPORTS_AUTODIFF else out
     np.testing.assert_allclose(backend.to_numpy(val), ref_val, rtol=1e-10)

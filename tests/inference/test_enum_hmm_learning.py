@@ -22,6 +22,7 @@ from polyro.core.distributions.transforms import biject_to
 from polyro.inference import SVI, TraceEnum_ELBO
 from polyro.inference.enum import markov
 from polyro.inference.optim import Adam
+from polyro.testing import finite_difference_grad
 
 ENUM = {"enumerate": "parallel"}
 K, T = 3, 4
@@ -69,15 +70,6 @@ def stick_breaking(u):
     return np.concatenate([z * left[..., :-1], left[..., -1:]], -1)
 
 
-def fd_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
-
-
 @pytest.mark.parametrize("point", [(TRANS0, LOCS0), (TRANS1, LOCS1)], ids=["ties", "random"])
 def test_hmm_trace_enum_loss_equals_brute_force(backend, point):
     be = backend
@@ -101,9 +93,9 @@ def test_hmm_trace_enum_grad_matches_finite_differences(grad_backend, point):
     val, (g_tr, g_lc) = be.value_and_grad(loss, argnums=(0, 1))(be.asarray(trans),
                                                                  be.asarray(locs))
     np.testing.assert_allclose(be.to_numpy(val), brute_loss(trans, locs), rtol=0, atol=1e-8)
-    np.testing.assert_allclose(be.to_numpy(g_tr), fd_grad(lambda a: brute_loss(a, locs), trans),
+    np.testing.assert_allclose(be.to_numpy(g_tr), finite_difference_grad(lambda a: brute_loss(a, locs), trans),
                                rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(be.to_numpy(g_lc), fd_grad(lambda a: brute_loss(trans, a), locs),
+    np.testing.assert_allclose(be.to_numpy(g_lc), finite_difference_grad(lambda a: brute_loss(trans, a), locs),
                                rtol=1e-6, atol=1e-6)
 
 
@@ -122,7 +114,7 @@ def test_hmm_trace_enum_unconstrained_grad_at_simplex_ties(grad_backend):
                          be.asarray(YS))
 
     val, g = be.value_and_grad(loss)(be.asarray(u0))
-    ref = fd_grad(lambda u: brute_loss(stick_breaking(u), LOCS0), u0)
+    ref = finite_difference_grad(lambda u: brute_loss(stick_breaking(u), LOCS0), u0)
     np.testing.assert_allclose(be.to_numpy(val), brute_loss(TRANS0, LOCS0), rtol=0, atol=1e-8)
     np.testing.assert_allclose(be.to_numpy(g), ref, rtol=1e-6, atol=1e-6)
 
@@ -141,7 +133,7 @@ def _adam_reference(ys, trans0, locs0, lr, steps, b1=0.9, b2=0.999, eps=1e-8):
     m, v, losses = np.zeros_like(x), np.zeros_like(x), []
     for t in range(1, steps + 1):
         losses.append(f(x))
-        g = fd_grad(f, x)
+        g = finite_difference_grad(f, x)
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         x = x - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)

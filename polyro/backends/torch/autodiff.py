@@ -67,6 +67,8 @@ def _detached(aux: Any) -> Any:
     # would chain every later step to this one (vectorized NUTS grew by 3 MiB per iteration)
     if aux is None:
         return None
+    if type(aux) is torch.Tensor:  # the vectorized NUTS case, once per leapfrog step
+        return aux.detach()
     leaves, td = tree_flatten(aux)
     return tree_unflatten(td, [x.detach() if isinstance(x, torch.Tensor) else x for x in leaves])
 

@@ -206,7 +206,7 @@ def contract_chain(chain: Sequence[str], groups: Sequence[Sequence[tuple[Any, tu
     >>> labs, bool(np.allclose(np.exp(msg), np.exp(p0) @ np.exp(a) @ np.exp(a)))
     (('x2',), True)
     """
-    from polyro.inference.enum.contract import align
+    from polyro.inference.enum.contract import aligned_sum
 
     be = backend_of(*[t for g in groups for t, _ in g])
     xp = be.xp
@@ -223,11 +223,7 @@ def contract_chain(chain: Sequence[str], groups: Sequence[Sequence[tuple[Any, tu
     full = tuple(sizes[lab] for lab in batch) + (k, k)
     steps = []
     for i, g in enumerate(groups):
-        out = tuple(batch) + (chain[i], chain[i + 1])
-        n_i = None
-        for t, labs in g:
-            a = align(t, labs, out)
-            n_i = a if n_i is None else n_i + a
+        n_i = aligned_sum(g, tuple(batch) + (chain[i], chain[i + 1]))
         steps.append(xp.broadcast_to(n_i, full))
     mats = xp.stack(steps)
     reduce = _logsumexp if op == "sum" else (lambda x, axis: xp.max(x, axis=axis))

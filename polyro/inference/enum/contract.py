@@ -71,6 +71,20 @@ def align(x: Any, labels: Sequence[str], out_labels: Sequence[str]) -> Any:
     return x
 
 
+def aligned_sum(factors: Sequence[tuple[Any, tuple]], out_labels: Sequence[str]) -> Any:
+    """The sum of log-factors ``(tensor, labels)``, each aligned to ``out_labels`` (broadcast).
+
+    >>> import numpy as np
+    >>> aligned_sum([(np.zeros(2), ("a",)), (np.ones(3), ("b",))], ("a", "b")).shape
+    (2, 3)
+    """
+    total = None
+    for t, labs in factors:
+        a = align(t, labs, out_labels)
+        total = a if total is None else total + a
+    return total
+
+
 def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
                op: str = "sum") -> Any:
     """``log(sum/max over the dropped labels of prod exp(operands))``, stably.
@@ -91,10 +105,7 @@ def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
         allv = list(out_labels)
         for _, labs in operands:
             allv += [lab for lab in labs if lab not in allv]
-        total = None
-        for t, labs in operands:
-            a = align(t, labs, allv)
-            total = a if total is None else total + a
+        total = aligned_sum(operands, allv)
         drop = tuple(range(len(out_labels), len(allv)))
         if drop:
             total = xp.max(total, axis=drop)
@@ -107,10 +118,7 @@ def log_einsum(operands: Sequence[tuple[Any, tuple]], out_labels: Sequence[str],
         allv = list(out_labels)
         for _, labs in operands:
             allv += [lab for lab in labs if lab not in allv]
-        total = None
-        for t, labs in operands:
-            a = align(t, labs, allv)
-            total = a if total is None else total + a
+        total = aligned_sum(operands, allv)
         drop = tuple(range(len(out_labels), len(allv)))
         return be.logsumexp(total, axis=drop) if drop else total
     table: dict[str, str] = {}
@@ -229,29 +237,22 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
                     by_label.pop(u, None)
                 done.update(chain[:-1])
                 msg, out = contract_chain(chain, involved, op, record)
-                live[next_id] = (msg, out)
-                for lab in out:
-                    by_label.setdefault(lab, set()).add(next_id)
-                next_id += 1
-                continue
-            done.add(v)
-            ids = sorted(by_label.pop(v, ()))
-            involved = [live.pop(i) for i in ids]
-            for _, labs in involved:
-                for lab in labs:
-                    if lab != v:
-                        by_label[lab].difference_update(ids)
-            union: list[str] = []
-            for _, labs in involved:
-                union += [lab for lab in labs if lab not in union]
-            out = tuple(lab for lab in union if lab != v)
-            if record is not None:
-                phi = None
-                for t, labs in involved:
-                    a = align(t, labs, union)
-                    phi = a if phi is None else phi + a
-                record.append((v, phi, tuple(union)))
-            live[next_id] = (log_einsum(involved, out, op), out)
+            else:
+                done.add(v)
+                ids = sorted(by_label.pop(v, ()))
+                involved = [live.pop(i) for i in ids]
+                for _, labs in involved:
+                    for lab in labs:
+                        if lab != v:
+                            by_label[lab].difference_update(ids)
+                union: list[str] = []
+                for _, labs in involved:
+                    union += [lab for lab in labs if lab not in union]
+                out = tuple(lab for lab in union if lab != v)
+                if record is not None:
+                    record.append((v, aligned_sum(involved, union), tuple(union)))
+                msg = log_einsum(involved, out, op)
+            live[next_id] = (msg, out)
             for lab in out:
                 by_label.setdefault(lab, set()).add(next_id)
             next_id += 1
