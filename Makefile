@@ -22,11 +22,11 @@ demo: $(STAMP)
 # `make conformance`); what CI runs
 test: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not full" --durations=40 tests conformance --doctest-modules polyro
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not full" --durations=40 tests conformance --doctest-modules polyro
 
 # the inner loop: leaves out the tests measured slow (tests/slow_tests.txt)
 test-quick: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q -m "not slow and not full" --durations=25 tests conformance --doctest-modules polyro
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not slow and not full" --durations=25 tests conformance --doctest-modules polyro
 
 # the full conformance run: every catalog model and check on every backend, SBC included, with
 # the report in conformance/report/; then the enumerated HMM under NUTS against Stan

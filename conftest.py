@@ -9,6 +9,7 @@ where the time went. ``--durations`` prints the same at the end of a complete ru
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
@@ -46,8 +47,6 @@ def _listed_tests() -> list[tuple[str, str, float]]:
     """``(pattern, marker, seconds)`` from tests/slow_tests.txt: a line is a test id (``*`` is
     the only wildcard), optionally prefixed ``full`` (the test runs only in the full conformance
     run), then ``# <seconds> s`` measured."""
-    import re
-
     path = os.path.join(os.path.dirname(__file__), "tests", "slow_tests.txt")
     out = []
     with open(path, encoding="utf-8") as f:
@@ -64,10 +63,14 @@ def _listed_tests() -> list[tuple[str, str, float]]:
     return out
 
 
+_JAX_ID = re.compile(r"[\[-]jax[\]-]")  # a JAX parametrization in a test id
+
+
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 -- pytest hook
     """Mark the tests listed in ``tests/slow_tests.txt`` ``slow`` (``make test-quick`` leaves
     them out) or ``full`` (only ``make conformance`` runs them), and run the slow ones first,
-    longest first, so that on two workers no long test starts last and runs alone."""
+    longest first, so that on two workers no long test starts last and runs alone; then each
+    file's JAX tests as one ``xdist_group``, then the rest."""
     from fnmatch import fnmatchcase
 
     import pytest
@@ -84,6 +87,12 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 -- pyt
         if hit:
             item.add_marker(getattr(pytest.mark, hit[0]))
             cost[nid] = hit[1]
+        elif _JAX_ID.search(nid):
+            # one worker runs a file's JAX tests: XLA compiles each new op shape once per
+            # process, and split across workers, both compiled the same shapes (JAX
+            # distribution tests: 307 s -> 263 s on two workers); make test uses loadgroup
+            item.add_marker(pytest.mark.xdist_group(nid.split("::")[0] + "::jax"))
+            cost[nid] = -0.5  # after the slow tests, before the ungrouped ones fill the tail
     items.sort(key=lambda it: -cost.get(it.nodeid, -1.0))  # stable: the rest keep their order
 
 

@@ -36,7 +36,7 @@ __all__ = ["PROTOCOL", "Backend", "protocol_names"]
 PROTOCOL: dict[str, tuple[str, ...]] = {
     "meta": (
         "NAME", "SUPPORTS_AUTODIFF", "SUPPORTS_JIT", "SUPPORTS_VMAP", "xp", "is_array",
-        "asarray", "to_numpy", "float_dtype", "dtype", "device_put", "default_device",
+        "asarray", "to_numpy", "host_view", "float_dtype", "dtype", "device_put", "default_device",
     ),
     "special": (
         "lgamma", "digamma", "polygamma", "erf", "erfc", "erfinv", "ndtr", "log_ndtr", "ndtri",
@@ -100,6 +100,12 @@ class Backend(Protocol):
 
     def to_numpy(self, x: Any) -> Any:
         """A numpy array with the values of ``x`` (detached, on the host)."""
+
+    def host_view(self, x: Any) -> Any:
+        """The values of a concrete array that lives in host memory, as numpy without a device
+        transfer (a zero-copy view where the engine allows); None for a traced value or an
+        array on an accelerator. Validation checks such values in numpy: no per-shape compile
+        on JAX, no small-op dispatch on torch, no device copy on a GPU."""
 
     def float_dtype(self) -> Any:
         """The default float dtype object of the policy (polyro.set_default_dtype)."""

@@ -129,6 +129,25 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_view(x: Any) -> np.ndarray | None:
+    """The values of a concrete array held on CPU devices, as numpy; None for a tracer or an
+    array on an accelerator.
+
+    >>> host_view(xp.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+    if isinstance(x, _Tracer):
+        return None
+    if not isinstance(x, jax.Array):
+        return np.asarray(x)
+    try:
+        if any(d.platform != "cpu" for d in x.devices()):
+            return None
+    except Exception:  # deleted or otherwise unreadable buffers: no host value
+        return None
+    return np.asarray(x)
+
+
 def device_put(x: Any, device: Any = None) -> Any:
     """``x`` on ``device`` (a ``jax.Device``, or a platform name like ``"cpu"``/``"gpu"``).
 

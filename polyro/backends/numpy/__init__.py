@@ -127,6 +127,15 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_view(x: Any) -> np.ndarray:
+    """``x`` itself as numpy: numpy arrays always live on the host.
+
+    >>> host_view([1.0, 2.0])
+    array([1., 2.])
+    """
+    return np.asarray(x)
+
+
 def device_put(x: Any, device: Any = None) -> np.ndarray:
     """Move ``x`` to ``device``; numpy has only the CPU (``None`` or ``"cpu"``).
 

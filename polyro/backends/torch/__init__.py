@@ -143,6 +143,23 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_view(x: Any) -> np.ndarray | None:
+    """A zero-copy numpy view of a CPU tensor (detached); None for a tensor on another device
+    or one inside a ``torch.func`` transform (no plain storage to view).
+
+    >>> host_view(torch.tensor([1.5])).tolist()
+    [1.5]
+    """
+    if not isinstance(x, torch.Tensor):
+        return np.asarray(x)
+    if x.device.type != "cpu":
+        return None
+    try:
+        return x.detach().resolve_conj().resolve_neg().numpy()
+    except (RuntimeError, TypeError, ValueError):  # functorch-wrapped (vmap / grad) tensors
+        return None
+
+
 def device_put(x: Any, device: Any = None) -> torch.Tensor:
     """``x`` as a tensor on ``device`` (a ``torch.device`` or a string like ``"cpu"``).
 

@@ -127,6 +127,30 @@ class Constraint:
         """A point inside the set, of the shape and dtype of ``prototype``."""
         raise NotImplementedError(f"{type(self).__name__}.feasible_like is not implemented")
 
+    def on_host(self) -> Constraint | None:
+        """This constraint with its array parameters (bounds, nested constraints) as host
+        numpy arrays, so that ``check`` of a host value runs in numpy; None when a parameter
+        has no host value (traced, or on an accelerator). Validation uses it.
+
+        >>> import numpy as np
+        >>> interval(np.float32(0.0), np.ones(2)).on_host().check(np.array([0.5, 2.0]))
+        array([ True, False])
+        """
+        import copy
+
+        host = copy.copy(self)
+        for name, v in vars(self).items():
+            if isinstance(v, Constraint):
+                h = v.on_host()
+            elif hasattr(v, "shape") and not isinstance(v, (np.ndarray, np.generic)):
+                h = backend_of(v).host_view(v)
+            else:
+                continue
+            if h is None:
+                return None
+            setattr(host, name, h)
+        return host
+
     def __repr__(self) -> str:
         return type(self).__name__.lstrip("_").lower()
 

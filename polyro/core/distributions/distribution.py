@@ -50,6 +50,7 @@ from polyro.core.distributions import constraints
 from polyro.core.distributions.util import (
     concrete_numpy,
     format_value,
+    host_check,
     lazy_property,
     shape_of,
 )
@@ -150,8 +151,9 @@ class Distribution(metaclass=DistributionMeta):
             value = getattr(self, name, None)
             if value is None:
                 continue
-            ok = constraint.check(value)
-            ok_np = concrete_numpy(ok)
+            ok_np = host_check(constraint, value)
+            if ok_np is None:
+                ok_np = concrete_numpy(constraint.check(value))
             if ok_np is None or ok_np.all():
                 continue
             self._raise_bad_parameter(name, constraint, value, ok_np)
@@ -187,7 +189,9 @@ class Distribution(metaclass=DistributionMeta):
             return
         if constraints.is_dependent(self.support):
             return
-        ok_np = concrete_numpy(self.support.check(value))
+        ok_np = host_check(self.support, value)
+        if ok_np is None:
+            ok_np = concrete_numpy(self.support.check(value))
         if ok_np is not None and not ok_np.all():
             from polyro.core.distributions.util import raise_outside_support
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from polyro.backends import backend_of
+from polyro.backends import backend, backend_of
 from polyro.core.distributions.validation import values_trusted
 
 __all__ = [
@@ -117,6 +117,31 @@ def concrete_numpy(x: Any) -> np.ndarray | None:
         return np.asarray(be.to_numpy(be.stop_gradient(x)))
     except Exception:  # tracer conversion errors differ per engine and version
         return None
+
+
+def host_check(constraint: Any, value: Any) -> np.ndarray | None:
+    """``constraint.check(value)`` computed in numpy, for a value (and constraint parameters)
+    held in host memory; None when one of them is traced or on an accelerator, and the caller
+    checks with the engine instead.
+
+    Validation only needs a yes or no for concrete values, and numpy answers it without a
+    per-shape XLA compile on JAX or a dozen small-op dispatches on torch.
+
+    >>> from polyro.core.distributions import constraints
+    >>> host_check(constraints.positive, np.array([1.0, -1.0]))
+    array([ True, False])
+    """
+    if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
+        hv = np.asarray(value)
+    else:
+        hv = backend_of(value).host_view(value)
+    if hv is None:
+        return None
+    host = constraint.on_host()
+    if host is None:
+        return None
+    with backend("numpy"):  # numpy data would otherwise join the active engine
+        return np.asarray(host.check(hv))
 
 
 def is_concrete(x: Any) -> bool:
@@ -381,13 +406,18 @@ def validate_sample(log_prob: Callable[..., Any]) -> Callable[..., Any]:
         if not be.is_array(value):
             value = be.asarray(value)
         support = self.support
-        ok = support.check(value)
+        ok = None
         if getattr(self, "_validate_args", False):
-            ok_np = concrete_numpy(ok)
+            ok_np = host_check(support, value)
+            if ok_np is None:
+                ok = support.check(value)
+                ok_np = concrete_numpy(ok)
             if ok_np is not None:
                 if not ok_np.all():
                     raise_outside_support(self, value, ok_np)
                 return log_prob(self, value, *args, **kwargs)
+        if ok is None:
+            ok = support.check(value)
         lp = log_prob(self, value, *args, **kwargs)
         xp = backend_of(lp).xp
         return xp.where(ok, lp, xp.asarray(-math.inf, dtype=lp.dtype))
