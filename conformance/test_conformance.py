@@ -33,9 +33,10 @@ def test_log_density_and_gradient_agree_across_backends(name):
     _assert_all(checks.check_log_density(CATALOG[name], BACKENDS))
 
 
-@pytest.mark.parametrize("name", ["seed_generative", "seed_plated"])
-def test_forward_sampling_identical_across_backends(name):
-    _assert_all(checks.check_forward_sampling(CATALOG[name], BACKENDS, num_samples=1000))
+# seed_generative's prior moments need the 1000 draws; the plated model checks identity only
+@pytest.mark.parametrize("name,num_samples", [("seed_generative", 1000), ("seed_plated", 200)])
+def test_forward_sampling_identical_across_backends(name, num_samples):
+    _assert_all(checks.check_forward_sampling(CATALOG[name], BACKENDS, num_samples=num_samples))
 
 
 @NEEDS_DB

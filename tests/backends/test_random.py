@@ -456,3 +456,17 @@ def test_invalid_parameters_give_nan_not_a_hang(backend):
     n = backend.asarray(np.array([10.0, 10.0, np.inf]))
     p = backend.asarray(np.array([1.5, -0.1, 0.5]))
     assert np.isnan(N(backend.binomial(k, n, p))).all()
+
+
+@pytest.mark.parametrize("name", ["poisson", "binomial"])
+def test_torch_key_batch_hash_without_numpy(monkeypatch, name):
+    """Torch hashes CPU key batches (rejection loops) with numpy's kernel; on other devices and
+    inside ``torch.func`` transforms it runs its own int32 ops. Those give the same bits."""
+    pytest.importorskip("torch")
+    from polyro.backends.torch import random as trandom
+
+    torch_be = get("torch")
+    with polyro.backend("torch"):
+        monkeypatch.setattr(trandom, "_HOST_KEYS", [False])
+        got = N(_draw(torch_be, name, "float64"))
+    np.testing.assert_array_equal(got, _ref(name, "float64"))

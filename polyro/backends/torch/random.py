@@ -130,6 +130,22 @@ def _on_cpu(device: Any) -> bool:
     return device is None or torch.device(device).type == "cpu"
 
 
+def _host_keys(keys: torch.Tensor) -> np.ndarray | None:
+    """A batch of CPU keys as numpy ``uint32`` words, for numpy's hash (per-key draws in
+    rejection loops hash a few words at a time, where each torch op costs microseconds); None
+    on another device or inside a ``torch.func`` transform, where the torch ops run."""
+    if not _HOST_KEYS[0] or keys.device.type != "cpu":
+        return None
+    try:
+        return keys.numpy().astype(np.uint32)
+    except (RuntimeError, TypeError, ValueError):  # functorch-wrapped: no storage to read
+        return None
+
+
+#: Whether CPU key batches go through numpy (tests switch it off to check the torch path).
+_HOST_KEYS = [True]
+
+
 def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.Tensor, ...]:
     """Threefry of the counters ``0 .. n-1`` under key ``(k0, k1)``, as int32 words.
 
@@ -293,6 +309,9 @@ class _Rng:
 
     @staticmethod
     def keys_fold_in(keys: torch.Tensor, t: int) -> torch.Tensor:
+        host = _host_keys(keys)
+        if host is not None:  # numpy's kernel: the same bits without ~100 small torch ops
+            return torch.from_numpy(_np_random._Rng.keys_fold_in(host, t).astype(np.int64))
         n = keys.shape[0]
         k32 = keys.to(_I32)
         y0, y1 = hash2x32(TorchOps, k32[:, 0], k32[:, 1],
@@ -302,6 +321,9 @@ class _Rng:
 
     @staticmethod
     def keys_uniform01(keys: torch.Tensor, m: int, dt: Any) -> torch.Tensor:
+        host = _host_keys(keys)
+        if host is not None:
+            return torch.from_numpy(_np_random._Rng.keys_uniform01(host, m, _NP_DT[dt]))
         n = keys.shape[0]
         k32 = keys.to(_I32)
         x1 = torch.arange(m, dtype=_I32, device=keys.device)[:, None].expand(m, n).clone()
