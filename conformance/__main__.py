@@ -1,7 +1,8 @@
 """``python -m conformance [--full] [--models a,b] [--backends numpy,torch,jax]``.
 
 Runs the catalog checks (log density and gradients across engines, forward sampling, posterior
-against the reference) and the extra checks (SVI agreement, failure semantics, gradient-free
+against the reference, and each engine's posterior against the other engines'
+(``posterior_across``: every model run by NUTS on two engines, with or without a reference)) and the extra checks (SVI agreement, failure semantics, gradient-free
 MCMC, NUTS fault handling; with ``--full`` also simulation-based calibration), then writes
 ``conformance/report/report.md`` and ``report.json``.
 
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+    results += checks.compare_engines(results)  # NUTS on each engine against the others
     load1 = os.getloadavg()
     md, js = write_report(results, {"mode": "full" if args.full else "fast",
                                     "backends": ",".join(backends),

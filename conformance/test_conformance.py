@@ -43,3 +43,20 @@ def test_forward_sampling_identical_across_backends(name, num_samples):
 @pytest.mark.parametrize("name", FAST_POSTERIOR)
 def test_posterior_matches_reference(name, grad_backend):
     _assert_all(checks.check_posterior(CATALOG[name], [grad_backend.NAME]))
+
+
+def test_compare_engines_flags_a_disagreement():
+    """The cross-engine posterior comparison: means within 4 combined MCSE, sds within 15%."""
+    R = checks.Result
+    base = {"a": [0.0, 1.0, 0.02], "b": [5.0, 2.0, 0.05]}
+    ok = R("m", "torch", "posterior", True, stats=base)
+    near = R("m", "jax", "posterior", True, stats={"a": [0.1, 1.1, 0.02], "b": [5.0, 2.0, 0.05]})
+    assert [r.passed for r in checks.compare_engines([ok, near])] == [True]
+    far_mean = R("m", "jax", "posterior", True, stats={**base, "a": [0.2, 1.0, 0.02]})
+    far_sd = R("m", "jax", "posterior", True, stats={**base, "b": [5.0, 2.4, 0.05]})
+    for other, z in ((far_mean, 7.0711), (far_sd, 0.0)):
+        (r,) = checks.compare_engines([ok, other])
+        assert r.passed is False and r.backend == "torch vs jax"
+        assert r.numbers["mean_z"] == z and r.numbers["parameters"] == 2
+    failed_run = R("m", "jax", "posterior", False, stats=base)  # its own check failed: no pair
+    assert checks.compare_engines([ok, failed_run]) == []

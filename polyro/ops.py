@@ -177,6 +177,31 @@ for _n in _ADAPTER:
     globals()[_n] = _make_adapter(_n)
 
 
+def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
+    """Array-API ``take`` with indices of any shape on every engine, as numpy and JAX allow
+    (the array API, and torch through it, accept only a vector): the result has shape
+    ``x.shape[:axis] + indices.shape + x.shape[axis + 1:]``. Models index parameters with
+    enumerated values this way, whose shape carries the enumeration dims.
+
+    >>> import numpy as np
+    >>> take(np.array([10.0, 20.0]), np.array([[1], [0]]), axis=0).tolist()
+    [[20.0], [10.0]]
+    """
+    be = backend_of(x, indices)
+    x, indices = (v if be.is_array(v) else _prep(be, v, False) for v in (x, indices))
+    if axis is None:
+        if len(x.shape) != 1:
+            raise ValueError(f"take: pass axis for an array of {len(x.shape)} dimensions "
+                             f"(shape {tuple(x.shape)})")
+        axis = 0
+    axis = axis % len(x.shape)
+    if len(indices.shape) == 1:
+        return be.xp.take(x, indices, axis=axis)
+    flat = be.xp.take(x, be.xp.reshape(indices, (-1,)), axis=axis)
+    shape = tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1:])
+    return be.xp.reshape(flat, shape)
+
+
 # --- creation: the active backend, policy float dtype ---------------------------------------
 def xp() -> Any:
     """The active backend's array-API namespace.

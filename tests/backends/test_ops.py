@@ -105,6 +105,20 @@ def test_manipulation(backend):
                                   X[[2, 0]])
 
 
+def test_take_with_indices_of_any_shape(backend):
+    """numpy's ``take`` semantics on every engine (torch's array-API take wants a vector): an
+    enumerated index of shape (K, 1) picks a (K, 1) block, on any axis."""
+    idx = np.array([[2], [0]])
+    x = backend.asarray(X)
+    for axis in (0, 1, -1):
+        got = _np(backend, ops.take(x, backend.asarray(idx), axis=axis))
+        np.testing.assert_array_equal(got, np.take(X, idx, axis=axis))
+    v = backend.asarray(X[:, 0])
+    np.testing.assert_array_equal(_np(backend, ops.take(v, backend.asarray(idx))), X[:, 0][idx])
+    with pytest.raises(ValueError, match="pass axis"):
+        ops.take(x, backend.asarray(idx))
+
+
 def test_linear_algebra_and_where(backend):
     x, y = backend.asarray(X), backend.asarray(Y)
     np.testing.assert_allclose(_np(backend, ops.matmul(x, ops.matrix_transpose(y))), X @ Y.T,
