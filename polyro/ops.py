@@ -188,7 +188,7 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
     [[20.0], [10.0]]
     """
     be = backend_of(x, indices)
-    x, indices = (v if be.is_array(v) else _prep(be, v, False) for v in (x, indices))
+    x, indices = _prep(be, x, False), _prep(be, indices, False)
     if axis is None:
         if len(x.shape) != 1:
             raise ValueError(f"take: pass axis for an array of {len(x.shape)} dimensions "

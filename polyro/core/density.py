@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from polyro.backends import backend_of, current
-from polyro.core.distributions.util import host_check
+from polyro.core.distributions.util import concrete_check
 from polyro.core.distributions.validation import trusted_values
 from polyro.core.handlers import enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
@@ -295,11 +295,9 @@ def check_observations(tr: Mapping[str, Any]) -> None:
         ne = len(getattr(fn, "event_shape", ()))
         support = fn.support
         try:
-            ok = host_check(support, site["value"])
-            if ok is None:
-                be = backend_of(site["value"])
-                ok = _concrete(support.check(site["value"] if be.is_array(site["value"])
-                                             else be.asarray(site["value"])))
+            be = backend_of(site["value"])
+            ok = concrete_check(support, site["value"] if be.is_array(site["value"])
+                                else be.asarray(site["value"]))[0]
         except NotImplementedError:
             ok = None
         nan = np.isnan(value) if value.dtype.kind in "fc" else np.zeros(value.shape, bool)

@@ -134,16 +134,10 @@ def _host_keys(keys: torch.Tensor) -> np.ndarray | None:
     """A batch of CPU keys as numpy ``uint32`` words, for numpy's hash (per-key draws in
     rejection loops hash a few words at a time, where each torch op costs microseconds); None
     on another device or inside a ``torch.func`` transform, where the torch ops run."""
-    if not _HOST_KEYS[0] or keys.device.type != "cpu":
-        return None
-    try:
-        return keys.numpy().astype(np.uint32)
-    except (RuntimeError, TypeError, ValueError):  # functorch-wrapped: no storage to read
-        return None
+    from polyro.backends.torch import host_view
 
-
-#: Whether CPU key batches go through numpy (tests switch it off to check the torch path).
-_HOST_KEYS = [True]
+    host = host_view(keys)
+    return None if host is None else host.astype(np.uint32)
 
 
 def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.Tensor, ...]:

@@ -17,6 +17,7 @@ interval(lower_bound=0.0, upper_bound=2.0)
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -136,8 +137,6 @@ class Constraint:
         >>> interval(np.float32(0.0), np.ones(2)).on_host().check(np.array([0.5, 2.0]))
         array([ True, False])
         """
-        import copy
-
         host = copy.copy(self)
         for name, v in vars(self).items():
             if isinstance(v, Constraint):

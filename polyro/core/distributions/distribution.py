@@ -48,9 +48,9 @@ import numpy as np
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
 from polyro.core.distributions.util import (
+    concrete_check,
     concrete_numpy,
     format_value,
-    host_check,
     lazy_property,
     shape_of,
 )
@@ -151,9 +151,7 @@ class Distribution(metaclass=DistributionMeta):
             value = getattr(self, name, None)
             if value is None:
                 continue
-            ok_np = host_check(constraint, value)
-            if ok_np is None:
-                ok_np = concrete_numpy(constraint.check(value))
+            ok_np, _ = concrete_check(constraint, value)
             if ok_np is None or ok_np.all():
                 continue
             self._raise_bad_parameter(name, constraint, value, ok_np)
@@ -189,9 +187,7 @@ class Distribution(metaclass=DistributionMeta):
             return
         if constraints.is_dependent(self.support):
             return
-        ok_np = host_check(self.support, value)
-        if ok_np is None:
-            ok_np = concrete_numpy(self.support.check(value))
+        ok_np, _ = concrete_check(self.support, value)
         if ok_np is not None and not ok_np.all():
             from polyro.core.distributions.util import raise_outside_support
 

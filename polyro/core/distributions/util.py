@@ -144,6 +144,21 @@ def host_check(constraint: Any, value: Any) -> np.ndarray | None:
         return np.asarray(host.check(hv))
 
 
+def concrete_check(constraint: Any, value: Any) -> tuple[np.ndarray | None, Any]:
+    """``(ok as numpy, or None while traced; the engine's ok array, or None when the host
+    answered)``: :func:`host_check` where it can, else the engine's ``check``, run once.
+
+    >>> from polyro.core.distributions import constraints
+    >>> concrete_check(constraints.positive, np.array([1.0, -1.0]))
+    (array([ True, False]), None)
+    """
+    ok_np = host_check(constraint, value)
+    if ok_np is not None:
+        return ok_np, None
+    ok = constraint.check(value)
+    return concrete_numpy(ok), ok
+
+
 def is_concrete(x: Any) -> bool:
     """Whether the value of ``x`` can be read now (False under tracing).
 
@@ -408,10 +423,7 @@ def validate_sample(log_prob: Callable[..., Any]) -> Callable[..., Any]:
         support = self.support
         ok = None
         if getattr(self, "_validate_args", False):
-            ok_np = host_check(support, value)
-            if ok_np is None:
-                ok = support.check(value)
-                ok_np = concrete_numpy(ok)
+            ok_np, ok = concrete_check(support, value)
             if ok_np is not None:
                 if not ok_np.all():
                     raise_outside_support(self, value, ok_np)
