@@ -72,10 +72,12 @@ def potential_and_grad(entry: Entry, backend: str, z: dict[str, np.ndarray]):
         data = to_backend(be, entry.data())
         info = initialize_model(be.key(0), _model_for(entry), model_kwargs=data)
         zb = {k: be.asarray(v) for k, v in z.items()}
-        pe = float(be.to_numpy(info.potential_fn(zb)))
+        # compiled where the engine compiles (as NUTS and SVI run it; eager JAX would compile
+        # every operation of the model separately)
+        pe = float(be.to_numpy(be.jit(info.potential_fn)(zb)))
         grad = None
         if be.SUPPORTS_AUTODIFF:
-            _, g = be.value_and_grad(info.potential_fn)(zb)
+            _, g = be.jit(be.value_and_grad(info.potential_fn))(zb)
             grad = {k: be.to_numpy(v) for k, v in g.items()}
         return pe, grad
 

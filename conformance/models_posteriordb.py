@@ -227,9 +227,9 @@ def hmm_example(y):
               + dist.Normal(10.0, 1.0).log_prob(mu[1]))
     log_trans = ops.log(ops.stack([theta1, theta2]))  # [from, to]
     emit = dist.Normal(mu, 1.0).log_prob(y[:, None])  # (N, K)
-    gamma = emit[0]
-    for t in range(1, y.shape[0]):
-        gamma = ops.logsumexp(gamma[:, None] + log_trans, axis=0) + emit[t]
+    # the forward algorithm; ops.scan traces its step once on JAX (a Python loop would unroll)
+    gamma, _ = ops.scan(lambda g, e: (ops.logsumexp(g[:, None] + log_trans, axis=0) + e, None),
+                        emit[0], emit[1:])
     pr.factor("y", ops.logsumexp(gamma, axis=0))
 
 

@@ -1,5 +1,6 @@
-"""posteriordb ``hmm_example`` with the hidden state *enumerated* (not hand-marginalized) under
-NUTS on JAX and torch, against Stan's reference posterior (10,000 draws).
+"""posteriordb ``hmm_example`` and ``low_dim_gauss_mix`` with their discrete states *enumerated*
+(not hand-marginalized as Stan and the catalog do) under NUTS on JAX and torch, against Stan's
+reference posteriors (10,000 draws).
 
 Criteria: every parameter's mean within 4 combined Monte Carlo standard errors (ours from the
 run's ESS, the reference's from its file) and its sd within 15% of the reference sd. Seeds fixed
@@ -39,12 +40,29 @@ def hmm_example_enum(y):
         pr.sample(f"y_{t}", dist.Normal(mu[x], 1.0), obs=y[t])
 
 
+def low_dim_gauss_mix_enum(y):
+    """Stan's ``log_mix(theta, normal(mu[1], sigma[1]), normal(mu[2], sigma[2]))`` per datum,
+    written with the component ``z`` as an enumerated latent (component 1 with probability
+    theta)."""
+    mu = pr.sample("mu", dist.ImproperUniform(constraints.ordered_vector, (), (2,)))
+    pr.factor("mu_prior", ops.sum(dist.Normal(0.0, 2.0).log_prob(mu)))
+    sigma = pr.sample("sigma", dist.HalfNormal(2.0).expand([2]).to_event(1))
+    theta = pr.sample("theta", dist.Beta(5.0, 5.0))
+    with pr.plate("N", y.shape[0]):
+        z = pr.sample("z", dist.Categorical(probs=ops.stack([theta, 1.0 - theta])), infer=ENUM)
+        pr.sample("y", dist.Normal(ops.take(mu, z, axis=0), ops.take(sigma, z, axis=0)), obs=y)
+
+
 def _check(samples, ref):
-    draws = {
-        "theta1[1]": samples["theta1"][:, 0], "theta1[2]": samples["theta1"][:, 1],
-        "theta2[1]": samples["theta2"][:, 0], "theta2[2]": samples["theta2"][:, 1],
-        "mu[1]": samples["mu"][:, 0], "mu[2]": samples["mu"][:, 1],
-    }
+    draws = {}
+    for name, v in samples.items():
+        v = np.asarray(v)
+        if v.ndim == 1:
+            draws[name] = v
+        else:
+            draws.update({f"{name}[{i + 1}]": v[:, i] for i in range(v.shape[1])})
+    draws = {k: v for k, v in draws.items() if k in ref["parameters"]}
+    assert len(draws) == len(ref["parameters"]), (sorted(draws), sorted(ref["parameters"]))
     problems = []
     for name, x in draws.items():
         r = ref["parameters"][name]
@@ -65,4 +83,16 @@ def test_hmm_example_enumerated_nuts(grad_backend):
     mcmc.run(be.key(0), y)
     samples = {k: np.asarray(be.to_numpy(v)) for k, v in mcmc.get_samples().items()}
     problems = _check(samples, load_reference("hmm_example-hmm_example"))
+    assert not problems, problems
+
+
+@pytest.mark.full
+def test_low_dim_gauss_mix_enumerated_nuts(grad_backend):
+    be = grad_backend
+    y = be.asarray(np.asarray(load_data("low_dim_gauss_mix-low_dim_gauss_mix")["y"], dtype=float))
+    mcmc = MCMC(NUTS(low_dim_gauss_mix_enum), num_warmup=300, num_samples=500,
+                progress_bar=False)
+    mcmc.run(be.key(0), y)
+    samples = {k: np.asarray(be.to_numpy(v)) for k, v in mcmc.get_samples().items()}
+    problems = _check(samples, load_reference("low_dim_gauss_mix-low_dim_gauss_mix"))
     assert not problems, problems

@@ -73,7 +73,7 @@ _ADAPTER = (
 ARRAY_API = sorted(_UNARY + _BINARY + _TERNARY + _SEQUENCE + _VARARGS + _DTYPE_FUNCS
                    + _CREATION + ["asarray"])
 
-__all__ = sorted(set(ARRAY_API + _ADAPTER + ["xp", "float_dtype", "ARRAY_API"]))
+__all__ = sorted(set(ARRAY_API + _ADAPTER + ["xp", "float_dtype", "ARRAY_API", "scan"]))
 
 
 def _is_data(x: Any) -> bool:
@@ -200,6 +200,62 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
     flat = be.xp.take(x, be.xp.reshape(indices, (-1,)), axis=axis)
     shape = tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1:])
     return be.xp.reshape(flat, shape)
+
+
+# --- control flow for pure functions ---------------------------------------------------------
+def _pure_body(f: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """``f`` run under a handler that refuses sample/param/deterministic statements: a body that
+    the engine traces once (``jax.lax.scan``) cannot hold model sites, whose values would leak out
+    of the trace."""
+    from polyro.core.runtime import Messenger
+    from polyro.errors import ModelError
+
+    class _NoSites(Messenger):
+        ignores_stop = True
+
+        def process_message(self, msg: Any) -> None:
+            raise ModelError(
+                f"polyro.ops.{what}: the body function made a {msg['type']!r} statement"
+                f"{'' if msg.get('name') is None else ' at site ' + repr(msg['name'])}; "
+                f"ops.{what} runs pure array functions only (on JAX it is traced once, so "
+                "model sites inside would leak tracers). Write the sites in a Python loop "
+                f"(with polyro.markov for a chain) and keep ops.{what} for the arithmetic.")
+
+    def body(*args: Any) -> Any:
+        with _NoSites():
+            return f(*args)
+
+    return body
+
+
+def _engine_tree(be: Any, tree: Any) -> Any:
+    """Data leaves (numpy arrays, Python numbers) of a pytree as arrays of ``be``."""
+    if tree is None:
+        return None
+    return be.tree_map(lambda leaf: leaf if be.is_array(leaf) else be.asarray(leaf), tree)
+
+
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
+         length: int | None = None, reverse: bool = False) -> tuple[Any, Any]:
+    """Engine-neutral ``lax.scan`` for pure array code: ``carry, y = f(carry, x)`` over the
+    leading axis of ``xs``; returns ``(final_carry, ys)`` with the ``y`` stacked along axis 0.
+
+    On JAX this is ``jax.lax.scan``: the body is traced and compiled once, however long the
+    sequence (a Python loop inside a jitted model is unrolled: its compile time grows with the
+    length). On torch and numpy it is a Python loop; gradients flow through it on torch.
+    Carries and ``xs`` are pytrees; numpy data in them is converted once to the active backend.
+    The body must be pure: a ``polyro.sample``/``param``/``deterministic`` inside raises
+    :class:`~polyro.errors.ModelError` (use a Python loop for sites, ``ops.scan`` for the math,
+    e.g. an HMM's forward algorithm).
+
+    >>> import numpy as np
+    >>> carry, ys = scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
+    >>> float(carry), ys.tolist()
+    (6.0, [0.0, 2.0, 9.0])
+    """
+    be = backend_of(*current().tree_leaves((init, xs)))
+    init, xs = _engine_tree(be, init), _engine_tree(be, xs)
+    return be.scan(_pure_body(f, "scan"), init, xs, length=length, reverse=reverse)
 
 
 # --- creation: the active backend, policy float dtype ---------------------------------------

@@ -1,7 +1,7 @@
 """A two-state hidden Markov model with Gaussian emissions, fitted with the forward algorithm.
 
 The hidden states are summed out by the forward algorithm written once with ``polyro.ops``
-(``logsumexp``) and the backend's ``scan``; the marginal log likelihood enters the model through
+(``logsumexp``) and ``polyro.ops.scan`` (one traced step on JAX); the marginal log likelihood enters the model through
 ``polyro.factor``. NUTS samples the transition matrix and the emission locations on torch and
 JAX; numpy runs the gradient-free ensemble sampler (AIES). The figure shows the data, the
 posterior probability of state 1 (forward-backward at the posterior mean) and the true states.
@@ -34,13 +34,11 @@ def simulate(t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def forward_log_likelihood(log_init, log_trans, log_emit):
     """log p(y_1..T) by the forward algorithm; ``log_emit`` has shape (T, K)."""
-    be = polyro.backends.current()
-
     def step(alpha, le):
         alpha = ops.logsumexp(alpha[:, None] + log_trans, axis=0) + le
         return alpha, None
 
-    alpha, _ = be.scan(step, log_init + log_emit[0], log_emit[1:])
+    alpha, _ = ops.scan(step, log_init + log_emit[0], log_emit[1:])
     return ops.logsumexp(alpha, axis=-1)
 
 

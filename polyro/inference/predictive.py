@@ -62,8 +62,10 @@ def _num_draws(samples: dict, batch_ndims: int = 1) -> int:
 
 
 def _map_draws(fn: Callable, keys: Any, samples: dict, parallel: bool,
-               batch_size: int | None) -> dict:
-    """Apply ``fn(key, sample)`` to each draw, in chunks of ``batch_size``, stacking outputs."""
+               batch_size: int | None, loop_memo: set | None = None, memo_key: Any = None
+               ) -> dict:
+    """Apply ``fn(key, sample)`` to each draw, in chunks of ``batch_size``, stacking outputs
+    (``loop_memo``/``memo_key``: see :func:`polyro.inference.elbo.util.map_leading`)."""
     be = backends.current()
     xp = be.xp
     n = int(keys.shape[0])
@@ -76,7 +78,8 @@ def _map_draws(fn: Callable, keys: Any, samples: dict, parallel: bool,
         k = keys[start:stop]
         s = {name: v[start:stop] for name, v in samples.items()}
         if parallel and be.SUPPORTS_VMAP:
-            chunks.append(eu.map_leading(fn, k, s, jit=True))
+            chunks.append(eu.map_leading(fn, k, s, jit=True, loop_memo=loop_memo,
+                                         memo_key=memo_key))
         else:
             outs = [fn(k[i], {name: v[i] for name, v in s.items()}) for i in range(stop - start)]
             chunks.append({name: xp.stack([o[name] if be.is_array(o[name]) else be.asarray(o[name]) for o in outs])
@@ -136,6 +139,7 @@ class Predictive:
         self.num_samples = int(num_samples)
         self.return_sites = list(return_sites) if return_sites is not None else None
         self.parallel, self.batch_size = bool(parallel), batch_size
+        self._loop_memo: set = set()  # (backend, "model"/"guide") whose draws vmap cannot batch
         self.params = dict(params or {})
         self.batch_ndims = batch_ndims
 
@@ -177,7 +181,8 @@ class Predictive:
             def guide_fn(k, _s):
                 return self._run_one(self.guide, k, {}, args, kwargs, set())
 
-            gs = _map_draws(guide_fn, gkeys, {}, self.parallel, self.batch_size)
+            gs = _map_draws(guide_fn, gkeys, {}, self.parallel, self.batch_size,
+                            self._loop_memo, "guide")
             samples = {k: v for k, v in gs.items()}
             out.update(gs)
         samples = samples or {}
@@ -187,7 +192,8 @@ class Predictive:
         def model_fn(k, s):
             return self._run_one(self.model, k, s, args, kwargs, exclude)
 
-        ms = _map_draws(model_fn, mkeys, samples, self.parallel, self.batch_size)
+        ms = _map_draws(model_fn, mkeys, samples, self.parallel, self.batch_size,
+                        self._loop_memo, "model")
         out.update(ms)
         if self.return_sites is not None:
             out = {k: out[k] for k in self.return_sites if k in out}

@@ -69,15 +69,6 @@ def test_trace_enum_elbo_guesses_max_plate_nesting(backend):
     np.testing.assert_allclose(backend.to_numpy(val), -_np_loglik(W, LOC)[0], rtol=1e-10)
 
 
-def test_trace_enum_elbo_rejects_guide_enumeration(backend):
-    def g(y):
-        polyro.sample("z", dist.Bernoulli(0.5), infer=ENUM)
-
-    with pytest.raises(NotImplementedError, match=r"\['z'\].*guide-side enumeration"):
-        TraceEnum_ELBO(max_plate_nesting=1).loss(backend.key(0), {}, mixture, g,
-                                                 backend.asarray(Y))
-
-
 def test_svi_hmm_trace_enum_elbo(grad_backend):
     """SVI on a small Gaussian HMM with the states enumerated along a markov chain: the loss
     after training is below the initial loss and equals the exact -log p(y) at the learned

@@ -109,3 +109,42 @@ def test_same_draws_on_every_backend():
             res[n] = _np(be, Predictive(model, num_samples=5)(0)["y"])
     for n in names[1:]:
         np.testing.assert_allclose(res[n], res[names[0]], rtol=1e-12)
+
+
+def _branching_model():
+    """Python control flow on a drawn value: no engine can vectorize this draw."""
+    a = polyro.sample("a", dist.Normal(0.0, 1.0))
+    scale = 1.0 if float(a) > 0 else 2.0
+    polyro.sample("b", dist.Normal(a, scale))
+
+
+def test_a_model_vmap_cannot_batch(backend, monkeypatch):
+    """What each engine does with draws ``vmap`` cannot batch, by capability: with JIT (JAX)
+    the error surfaces (a loop there would hide a model bug); with vmap but no JIT (torch)
+    the draws fall back to a loop, remembered by that ``Predictive`` only, never by the
+    process (another model still vectorizes); without vmap (numpy) draws always loop."""
+    be = backend
+    calls = []
+    real_vmap = be.vmap
+
+    def counting_vmap(fn, *a, **k):
+        calls.append(fn)
+        return real_vmap(fn, *a, **k)
+
+    monkeypatch.setattr(be, "vmap", counting_vmap)
+    pred = Predictive(_branching_model, num_samples=5)
+    if be.SUPPORTS_JIT:
+        with pytest.raises(Exception, match="(?i)concret|tracer"):
+            pred(1)
+        return
+    first = pred(1)
+    want = Predictive(_branching_model, num_samples=5, parallel=False)(1)
+    for k in ("a", "b"):
+        np.testing.assert_array_equal(_np(be, first[k]), _np(be, want[k]))
+    tried = len(calls)
+    assert tried == (1 if be.SUPPORTS_VMAP else 0)
+    again = pred(1)  # remembered: loops at once
+    np.testing.assert_array_equal(_np(be, again["b"]), _np(be, want["b"]))
+    assert len(calls) == tried
+    Predictive(model, num_samples=5)(1)  # a different model still vectorizes
+    assert len(calls) == tried + (1 if be.SUPPORTS_VMAP else 0)

@@ -55,6 +55,7 @@ class ELBO:
         self.num_particles = num_particles
         self.vectorize_particles = vectorize_particles
         self._nesting: dict = {}
+        self._loop_memo: set = set()  # (backend, (model, guide) ids) that vmap cannot batch
 
     def _mode(self) -> str:
         """'single', 'vmap', 'plate' or 'loop'."""
@@ -94,7 +95,7 @@ class ELBO:
         return wrap(model), wrap(guide)
 
     # -- particles ------------------------------------------------------------------------
-    def _particles(self, rng_key: Any, fn: Any) -> Any:
+    def _particles(self, rng_key: Any, fn: Any, memo_key: Any = None) -> Any:
         """Evaluate ``fn(key)`` on ``num_particles`` keys; returns a pytree with a leading
         particle dim."""
         be = backends.current()
@@ -103,7 +104,7 @@ class ELBO:
             return be.tree_map(lambda x: be.xp.expand_dims(_arr(be, x), axis=0), out)
         keys = be.split(rng_key, self.num_particles)
         if self._mode() == "vmap":
-            return eu.map_leading(fn, keys)
+            return eu.map_leading(fn, keys, loop_memo=self._loop_memo, memo_key=memo_key)
         outs = [fn(keys[i]) for i in range(self.num_particles)]
         return be.tree_map(lambda *xs: be.xp.stack([_arr(be, x) for x in xs]), *outs)
 
@@ -130,7 +131,7 @@ class ELBO:
             e, s, _ = self._particle(key, param_map, model, guide, args, kwargs, state)
             return e, s
 
-        elbos, surrogates = self._particles(rng_key, fn)
+        elbos, surrogates = self._particles(rng_key, fn, (id(model), id(guide)))
         return self._combine(elbos, surrogates), state
 
     def loss(self, rng_key: Any, param_map: dict, model: Any, guide: Any, *args: Any,

@@ -1,9 +1,11 @@
-"""``TraceEnum_ELBO``: the ELBO with the model's enumerated discrete sites summed out exactly.
+"""``TraceEnum_ELBO``: the ELBO with enumerated discrete sites summed out exactly.
 
-The guide is run (seeded) and the model replayed against it under the ``enum`` handler; the
-model's log joint is contracted over the enumerated sites with tensor variable elimination
-(:mod:`polyro.inference.enum`), so ``elbo = log p(x, z_guide) (discrete sites summed) -
-log q(z_guide)``. When every latent is enumerated the ELBO is the exact log marginal likelihood.
+The guide is run (seeded) under the ``enum`` handler and the model replayed against it under
+``enum``; the model's log joint is contracted over its enumerated sites with tensor variable
+elimination (:mod:`polyro.inference.enum`), so ``elbo = log p(x, z_guide) (discrete sites
+summed) - log q(z_guide)``. When every latent is enumerated in the model the ELBO is the exact
+log marginal likelihood. Sites the *guide* enumerates are averaged over exactly with their
+guide probabilities (:mod:`polyro.inference.elbo.guide_enum`).
 
 >>> import numpy as np, polyro, polyro.distributions as dist
 >>> from polyro.core.enum_config import config_enumerate
@@ -24,7 +26,6 @@ from typing import Any
 
 import polyro.backends as backends
 from polyro.core.handlers import enum, replay, seed, substitute, trace
-from polyro.core.handlers.enum import is_enumerated
 from polyro.inference.elbo import util as eu
 from polyro.inference.elbo.trace_elbo import ELBO
 
@@ -41,9 +42,14 @@ class TraceEnum_ELBO(ELBO):
             their left); ``None`` guesses it from one run of the model per model function.
         vectorize_particles: as for :class:`~polyro.inference.elbo.trace_elbo.ELBO`.
 
-    Guide-side enumeration is not supported: a guide site marked for enumeration raises
-    ``NotImplementedError`` (enumerate it in the model instead). Non-reparameterized guide
-    sites get the plain score-function surrogate.
+    Guide sites marked for enumeration are enumerated too, as in Pyro: the guide runs under
+    ``enum`` (its sites take every value of their support), the model's own enumerated sites
+    get dims further left, and each cost term is averaged exactly over the guide's enumerated
+    values (:mod:`polyro.inference.elbo.guide_enum`). Supported: guide-enumerated sites anywhere
+    when the model enumerates nothing of its own, and guide-enumerated sites outside every
+    plate together with model-side enumeration; other combinations raise
+    ``NotImplementedError`` naming the sites. Sampled non-reparameterized guide sites get the
+    plain score-function surrogate (not when they depend on a guide-enumerated site).
 
     >>> TraceEnum_ELBO(max_plate_nesting=1).max_plate_nesting
     1
@@ -57,48 +63,72 @@ class TraceEnum_ELBO(ELBO):
             raise ValueError(f"max_plate_nesting must be a non-negative int or None, got "
                              f"{max_plate_nesting!r}")
         self.max_plate_nesting = max_plate_nesting
-        self._guessed: dict[int, int] = {}
+        self._guessed: dict[tuple[int, int], int] = {}
 
-    def _plate_nesting_for(self, model: Any, guide_tr: dict, args: tuple, kwargs: dict) -> int:
+    def _plate_nesting_for(self, model: Any, guide: Any, params: dict, args: tuple,
+                           kwargs: dict) -> int:
         if self.max_plate_nesting is not None:
             return self.max_plate_nesting
-        key = id(model)
-        if key not in self._guessed:  # structure only: a cache by model function is safe
+        key = (id(model), id(guide))
+        if key not in self._guessed:  # structure only: a cache by model/guide is safe
+            from polyro.core.density import _EnumProbe
+            from polyro.core.handlers import block
             from polyro.inference.enum.api import _prototype, guess_max_plate_nesting
 
+            # the guide's enumerated sites take a placeholder value (no enumeration dims yet)
+            with block(), _EnumProbe():
+                guide_tr = trace(seed(substitute(guide, data=params), rng_seed=0)).get_trace(
+                    *args, **kwargs)
+            guide_tr = eu.trace_nodes(guide_tr)
             n = _prototype(replay(model, trace=guide_tr), args, kwargs)
             self._guessed[key] = max(n, guess_max_plate_nesting(guide_tr))
         return self._guessed[key]
 
     def _particle(self, key, params, model, guide, args, kwargs, state):
+        from polyro.inference.elbo.guide_enum import (
+            enum_after,
+            enumerated_guide_sites,
+            guide_enum_elbo,
+            guide_site_labels,
+        )
         from polyro.inference.enum.api import trace_factors
         from polyro.inference.enum.contract import sum_product
 
         be = backends.current()
         xp = be.xp
         k_guide, k_model = be.split(key)
-        guide_tr = trace(seed(substitute(guide, data=params), rng_seed=k_guide)).get_trace(
-            *args, **kwargs)
+        mpn = self._plate_nesting_for(model, guide, params, args, kwargs)
+        g = seed(substitute(guide, data=params), rng_seed=k_guide)
+        guide_tr = trace(enum(g, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
         guide_tr = eu.trace_nodes(guide_tr)
-        enumerated = [n for n, s in guide_tr.items() if is_enumerated(s)]
-        if enumerated:
-            raise NotImplementedError(
-                f"TraceEnum_ELBO: guide site(s) {enumerated} are marked for enumeration; "
-                "guide-side enumeration is not supported. Enumerate these sites in the model "
-                "instead (remove them from the guide)."
-            )
-        mpn = self._plate_nesting_for(model, guide_tr, args, kwargs)
+        enumerated = enumerated_guide_sites(guide_tr)
         m = seed(substitute(replay(model, trace=guide_tr), data=params), rng_seed=k_model)
-        model_tr = trace(enum(m, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
-        factors, var_ord, sizes, order = trace_factors(model_tr, mpn)
-        logp = sum_product(factors, var_ord, sizes, "sum", order)
-        logq = 0.0
-        for site in guide_tr.values():
-            if eu.is_latent(site):
-                logq = logq + eu.site_log_prob_sum(site)
-        elbo = logp - logq
+        if enumerated:
+            reserved = {d: n for n, d in enumerated.items()}
+            model_tr = trace(enum_after(m, first_available_dim=-mpn - 1, reserved=reserved)
+                             ).get_trace(*args, **kwargs)
+            elbo = guide_enum_elbo(eu.trace_nodes(model_tr), guide_tr, mpn, enumerated)
+        else:
+            model_tr = trace(enum(m, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
+            factors, var_ord, sizes, order = trace_factors(model_tr, mpn)
+            logp = sum_product(factors, var_ord, sizes, "sum", order)
+            logq = 0.0
+            for site in guide_tr.values():
+                if eu.is_latent(site):
+                    logq = logq + eu.site_log_prob_sum(site)
+            elbo = logp - logq
+        elbo = xp.asarray(elbo) if be.is_array(elbo) else be.asarray(elbo)
         surrogate = 0.0 * elbo
-        for site in guide_tr.values():
-            if eu.is_latent(site) and not eu.is_reparam(site):
-                surrogate = surrogate + eu.site_log_prob_sum(site) * be.stop_gradient(elbo)
-        return xp.asarray(elbo), surrogate, None
+        for name, site in guide_tr.items():
+            if not eu.is_latent(site) or eu.is_reparam(site) or name in enumerated:
+                continue
+            if enumerated:
+                deps = [lab for lab in guide_site_labels(site, mpn) if lab in enumerated]
+                if deps:
+                    raise NotImplementedError(
+                        f"TraceEnum_ELBO: the non-reparameterized guide site {name!r} is sampled "
+                        f"given the guide-enumerated site(s) {deps}; its score-function "
+                        "gradient is not supported. Enumerate it too, reparameterize it, or "
+                        "sample it before (independently of) the enumerated sites.")
+            surrogate = surrogate + eu.site_log_prob_sum(site) * be.stop_gradient(elbo)
+        return elbo, surrogate, None

@@ -322,23 +322,25 @@ def all_finite(tree: Any) -> Any:
     return xp.asarray(True) if ok is None else ok
 
 
-_VMAP_BROKEN: set[str] = set()
-
-
-def map_leading(fn: Any, *xs: Any, jit: bool = False) -> Any:
+def map_leading(fn: Any, *xs: Any, jit: bool = False, loop_memo: set | None = None,
+                memo_key: Any = None) -> Any:
     """``fn`` over the leading dim of ``xs`` (pytrees of arrays), stacking the outputs.
 
-    Uses ``be.vmap`` where the backend supports it. If vectorizing fails (e.g. a draw that
-    ``torch.func.vmap`` cannot batch), it falls back to a loop for the rest of the process:
-    the values are the same either way, since each item gets its own key. With ``jit=True``
-    the vectorized function is compiled with ``be.jit`` on backends that have JIT.
+    Uses ``be.vmap`` where the backend supports it. If vectorizing fails on a backend without
+    JIT (e.g. a draw that ``torch.func.vmap`` cannot batch, such as a rejection loop), it runs a
+    loop instead: the values are the same either way, since each item gets its own key. Pass
+    ``loop_memo``, a set owned by the caller (a ``Predictive``, an ELBO), to remember that
+    failure for ``memo_key`` so that the next call loops at once; nothing is remembered
+    process-wide, so one model that cannot be vectorized does not slow down another. With
+    ``jit=True`` the vectorized function is compiled with ``be.jit`` on backends that have JIT.
 
     >>> import numpy as np
     >>> map_leading(lambda a: 2 * a, np.arange(3.0)).tolist()
     [0.0, 2.0, 4.0]
     """
     be = backends.current()
-    if be.SUPPORTS_VMAP and be.NAME not in _VMAP_BROKEN:
+    key = (be.NAME, memo_key)
+    if be.SUPPORTS_VMAP and (loop_memo is None or key not in loop_memo):
         try:
             vfn = be.vmap(fn)
             if jit and be.SUPPORTS_JIT:
@@ -347,7 +349,8 @@ def map_leading(fn: Any, *xs: Any, jit: bool = False) -> Any:
         except Exception:  # noqa: BLE001 - retried as a loop below; real errors re-raise there
             if be.SUPPORTS_JIT:
                 raise
-            _VMAP_BROKEN.add(be.NAME)
+            if loop_memo is not None:
+                loop_memo.add(key)
     xp = be.xp
     n = int(be.tree_leaves(xs)[0].shape[0])
     outs = [fn(*be.tree_map(lambda a, i=i: a[i], xs)) for i in range(n)]

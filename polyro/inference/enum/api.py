@@ -89,6 +89,34 @@ def _labels(site: dict, shape: tuple, mpn: int, what: str) -> tuple[list, set]:
     return labels, pseudo
 
 
+def labelled_log_density(site: dict, lp: Any, max_plate_nesting: int, sizes: dict
+                         ) -> tuple[Any, tuple, set]:
+    """``(lp, labels, pseudo_plates)``: a log density ``lp`` of ``site`` as an array with one
+    axis per label (its size-1 axes dropped), each axis labelled by the plate or enumerated
+    variable it belongs to. The sizes of unnamed batch dims (pseudo plates ``_dim-k``) are
+    recorded in ``sizes``.
+
+    >>> import numpy as np
+    >>> site = {"name": "y", "infer": {}, "cond_indep_stack": ()}
+    >>> lp, labels, pseudo = labelled_log_density(site, np.zeros(3), 1, {})
+    >>> lp.shape, labels, pseudo
+    ((3,), ('_dim-1',), {'_dim-1'})
+    """
+    be = backend_of(lp)
+    if not be.is_array(lp):
+        lp = be.asarray(lp, dtype=be.float_dtype())
+    shape = tuple(int(s) for s in lp.shape)
+    labels, pseudo = _labels(site, shape, max_plate_nesting, "log density")
+    for lab, s in zip(labels, shape, strict=True):
+        if lab is not None and lab.startswith("_dim"):
+            sizes[lab] = s
+    keep = tuple(lab for lab in labels if lab is not None)
+    if len(keep) != len(shape):
+        lp = be.xp.reshape(lp, tuple(s for lab, s in zip(labels, shape, strict=True)
+                                     if lab is not None))
+    return lp, keep, pseudo
+
+
 def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
                   ) -> tuple[list, dict, dict, list]:
     """``(factors, var_ordinals, plate_sizes, order)`` of a trace run under ``enum``.
@@ -112,21 +140,9 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
             _, pseudo = _labels(site, batch, max_plate_nesting, "batch shape")
             var_ord[name] = frozenset(plates | pseudo)
             order.append(name)
-        lp = _site_log_prob(site)
-        be = backend_of(lp)
-        xp = be.xp
-        if not be.is_array(lp):
-            lp = be.asarray(lp, dtype=be.float_dtype())
-        shape = tuple(int(s) for s in lp.shape)
-        labels, pseudo = _labels(site, shape, max_plate_nesting, "log density")
-        for lab, s in zip(labels, shape, strict=True):
-            if lab is not None and lab.startswith("_dim"):
-                sizes[lab] = s
-        keep = [lab for lab in labels if lab is not None]
-        if len(keep) != len(shape):
-            lp = xp.reshape(lp, tuple(s for lab, s in zip(labels, shape, strict=True)
-                                      if lab is not None))
-        factors.append((lp, tuple(keep), frozenset(plates | pseudo)))
+        lp, keep, pseudo = labelled_log_density(site, _site_log_prob(site), max_plate_nesting,
+                                                sizes)
+        factors.append((lp, keep, frozenset(plates | pseudo)))
     return factors, var_ord, sizes, order
 
 

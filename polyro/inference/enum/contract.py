@@ -173,7 +173,8 @@ def _reduce_plates(t: Any, labels: tuple, plates: frozenset, sizes: dict[str, in
 
 def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
                 plate_sizes: dict[str, int], op: str = "sum", order: Sequence[str] | None = None,
-                record: list | None = None, chains: bool | None = None) -> Any:
+                record: list | None = None, chains: bool | None = None,
+                keep: Sequence[str] = ()) -> Any:
     """The log of the sum (``op="sum"``) or max (``op="max"``) over every enumerated variable of
     the product of the factors (plates multiply, in log space: sum).
 
@@ -189,12 +190,24 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
     product of one stacked tensor (:func:`polyro.inference.enum.chain.contract_chain`);
     ``chains=False`` eliminates them one at a time (same result up to rounding).
 
+    ``keep`` names global labels to leave free (not in ``var_ordinals``: they ride along as
+    batch dims and are neither summed nor plate-reduced); the result is then a tensor with one
+    axis per label of ``keep``, in that order (size 1 where no factor carries the label).
+
     >>> import numpy as np
     >>> lp = np.log(np.array([[0.2, 0.8], [0.6, 0.4]]))    # plate "n" of 2, var "z" of 2
     >>> f = (lp, ("n", "z"), frozenset({"n"}))
     >>> round(float(sum_product([f], {"z": frozenset({"n"})}, {"n": 2})), 6)
     0.0
+    >>> g = (np.log(np.array([[0.5, 0.5], [0.1, 0.3]])), ("g", "z"), frozenset())
+    >>> np.round(np.exp(sum_product([g], {"z": frozenset()}, {}, keep=("g",))), 6).tolist()
+    [1.0, 0.4]
     """
+    keep = tuple(keep)
+    clash = [lab for lab in keep if lab in var_ordinals]
+    if clash:
+        raise ValueError(f"sum_product: keep={keep} names enumerated variables {clash}; "
+                         "labels kept free must not be eliminated")
     order = list(var_ordinals) if order is None else list(order)
     if chains is None:
         chains = _chain.ENABLED
@@ -261,7 +274,14 @@ def sum_product(factors: Sequence[Factor], var_ordinals: dict[str, frozenset],
             target = frozenset().union(*[var_ordinals[v] for v in vs]) if vs else frozenset()
             if not ordinal:
                 xp = backend_of(t).xp
-                s = xp.sum(t) if labs else t
+                if keep:
+                    drop = tuple(i for i, lab in enumerate(labs) if lab not in keep)
+                    if drop:
+                        t = xp.sum(t, axis=drop)
+                        labs = tuple(lab for lab in labs if lab in keep)
+                    s = align(t, labs, keep)
+                else:
+                    s = xp.sum(t) if labs else t
                 total = s if total is None else total + s
                 continue
             if target == ordinal:
