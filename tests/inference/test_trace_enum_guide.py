@@ -207,6 +207,18 @@ def test_several_particles(backend, vectorize):
         np.testing.assert_allclose(val, brute3(QG), rtol=0, atol=1e-10)
 
 
+def test_particle_plate_wrappers_are_reused(backend):
+    """Steps in the particle plate reuse one wrapped (model, guide) pair, so the guessed plate
+    nesting is computed once and the ELBO's caches do not grow with the number of steps."""
+    elbo = TraceEnum_ELBO(num_particles=3, vectorize_particles="plate")
+    y = backend.asarray(Y2)
+    for seed in range(3):
+        val = float(backend.to_numpy(elbo.loss(backend.key(seed), {"q": backend.asarray(Q2)},
+                                               model2, guide2, y)))
+        np.testing.assert_allclose(val, brute2(Q2), rtol=0, atol=1e-10)
+    assert len(elbo._guessed) == 1 and len(elbo._nesting) == 1
+
+
 # ---------------------------------------------------------------- 4. a dependent pair
 P4A = np.array([0.45, 0.55])
 P4B = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])  # p(b | a)

@@ -54,7 +54,7 @@ class ELBO:
             )
         self.num_particles = num_particles
         self.vectorize_particles = vectorize_particles
-        self._nesting: dict = {}
+        self._nesting: dict = {}  # (model, guide) ids -> the particle-plated (model, guide)
         self._loop_memo: set = set()  # (backend, (model, guide) ids) that vmap cannot batch
 
     def _mode(self) -> str:
@@ -75,15 +75,18 @@ class ELBO:
         import polyro
 
         ck = (id(model), id(guide))
-        nest = self._nesting.get(ck)
-        if nest is None:  # one plain run: the plate nesting (and autoguide prototypes)
-            model_tr, guide_tr = eu.get_traces(rng_key, params, model, guide, args, kwargs)
-            nest = 0
-            for site in list(model_tr.values()) + list(guide_tr.values()):
-                for f in site.get("cond_indep_stack", ()):
-                    if f.dim is not None:
-                        nest = max(nest, -f.dim)
-            self._nesting[ck] = nest
+        pair = self._nesting.get(ck)
+        if pair is not None:
+            # the same wrapper objects every step: caches keyed by function (TraceEnum_ELBO's
+            # plate-nesting guess) stay valid and bounded
+            return pair
+        # one plain run: the plate nesting (and autoguide prototypes)
+        model_tr, guide_tr = eu.get_traces(rng_key, params, model, guide, args, kwargs)
+        nest = 0
+        for site in list(model_tr.values()) + list(guide_tr.values()):
+            for f in site.get("cond_indep_stack", ()):
+                if f.dim is not None:
+                    nest = max(nest, -f.dim)
         K = self.num_particles
 
         def wrap(fn):
@@ -92,7 +95,8 @@ class ELBO:
                     return fn(*a, **k)
             return wrapped
 
-        return wrap(model), wrap(guide)
+        pair = self._nesting[ck] = (wrap(model), wrap(guide))
+        return pair
 
     # -- particles ------------------------------------------------------------------------
     def _particles(self, rng_key: Any, fn: Any, memo_key: Any = None) -> Any:
