@@ -36,6 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 from polyro.backends import backend_of, current, engine_of
+from polyro.core.runtime import Messenger
+from polyro.errors import ModelError
 
 # NB: this module defines max, min, sum, any, all, abs, round, pow: use ``builtins.`` for those.
 
@@ -203,36 +205,20 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
 
 
 # --- control flow for pure functions ---------------------------------------------------------
-def _pure_body(f: Callable[..., Any], what: str) -> Callable[..., Any]:
-    """``f`` run under a handler that refuses sample/param/deterministic statements: a body that
-    the engine traces once (``jax.lax.scan``) cannot hold model sites, whose values would leak out
-    of the trace."""
-    from polyro.core.runtime import Messenger
-    from polyro.errors import ModelError
+class _NoSites(Messenger):
+    """Refuses every effect (sample/param/deterministic...) inside ``ops.scan``'s body: a body
+    the engine traces once (``jax.lax.scan``) cannot hold model sites, whose values would leak
+    out of the trace."""
 
-    class _NoSites(Messenger):
-        ignores_stop = True
+    ignores_stop = True
 
-        def process_message(self, msg: Any) -> None:
-            raise ModelError(
-                f"polyro.ops.{what}: the body function made a {msg['type']!r} statement"
-                f"{'' if msg.get('name') is None else ' at site ' + repr(msg['name'])}; "
-                f"ops.{what} runs pure array functions only (on JAX it is traced once, so "
-                "model sites inside would leak tracers). Write the sites in a Python loop "
-                f"(with polyro.markov for a chain) and keep ops.{what} for the arithmetic.")
-
-    def body(*args: Any) -> Any:
-        with _NoSites():
-            return f(*args)
-
-    return body
-
-
-def _engine_tree(be: Any, tree: Any) -> Any:
-    """Data leaves (numpy arrays, Python numbers) of a pytree as arrays of ``be``."""
-    if tree is None:
-        return None
-    return be.tree_map(lambda leaf: leaf if be.is_array(leaf) else be.asarray(leaf), tree)
+    def process_message(self, msg: Any) -> None:
+        site = "" if msg.get("name") is None else f" at site {msg['name']!r}"
+        raise ModelError(
+            f"polyro.ops.scan: the body function made a {msg['type']!r} statement{site}; "
+            "ops.scan runs pure array functions only (on JAX it is traced once, so model sites "
+            "inside would leak tracers). Write the sites in a Python loop (with polyro.markov "
+            "for a chain) and keep ops.scan for the arithmetic.")
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
@@ -254,8 +240,13 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     (6.0, [0.0, 2.0, 9.0])
     """
     be = backend_of(*current().tree_leaves((init, xs)))
-    init, xs = _engine_tree(be, init), _engine_tree(be, xs)
-    return be.scan(_pure_body(f, "scan"), init, xs, length=length, reverse=reverse)
+    init, xs = be.tree_map(lambda leaf: _prep(be, leaf, False), (init, xs))
+
+    def body(carry: Any, x: Any) -> tuple[Any, Any]:
+        with _NoSites():
+            return f(carry, x)
+
+    return be.scan(body, init, xs, length=length, reverse=reverse)
 
 
 # --- creation: the active backend, policy float dtype ---------------------------------------

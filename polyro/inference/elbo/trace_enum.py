@@ -95,7 +95,6 @@ class TraceEnum_ELBO(ELBO):
         from polyro.inference.enum.contract import sum_product
 
         be = backends.current()
-        xp = be.xp
         k_guide, k_model = be.split(key)
         mpn = self._plate_nesting_for(model, guide, params, args, kwargs)
         g = seed(substitute(guide, data=params), rng_seed=k_guide)
@@ -117,7 +116,7 @@ class TraceEnum_ELBO(ELBO):
                 if eu.is_latent(site):
                     logq = logq + eu.site_log_prob_sum(site)
             elbo = logp - logq
-        elbo = xp.asarray(elbo) if be.is_array(elbo) else be.asarray(elbo)
+        elbo = elbo if be.is_array(elbo) else be.asarray(elbo)
         surrogate = 0.0 * elbo
         for name, site in guide_tr.items():
             if not eu.is_latent(site) or eu.is_reparam(site) or name in enumerated:
