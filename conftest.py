@@ -29,6 +29,30 @@ def _xla_test_flags() -> str:
 
 os.environ.setdefault("XLA_FLAGS", _xla_test_flags())
 
+
+def _shared_jax_cache() -> None:
+    """One JAX persistent compilation cache for the whole run, in a fresh temporary folder
+    (empty at the start, as on a clean CI machine; removed at exit). Tests compile many
+    identical programs (the same eager op shapes, the same distribution under different
+    closures): the cache is keyed by the compiled program itself, so the second worker and the
+    examples' subprocess (both inherit the variables) load what another process compiled
+    instead of compiling it again. The controller sets it up before the workers start; a
+    folder the user chose (``JAX_COMPILATION_CACHE_DIR``) is used as is."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="polyro-test-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+_shared_jax_cache()
+
 _SLOW_S = float(os.environ.get("POLYRO_SLOW_TEST_S", "20"))
 _T0 = time.monotonic()
 

@@ -1,6 +1,9 @@
 """Gaussian HMM (K hidden states, T steps) fit with TraceEnum_ELBO: polyro on JAX and torch
 against Pyro's TraceEnum_ELBO and NumPyro's enumeration (``markov`` loop and ``scan``), on the
-same model and the same data.
+same model and the same data. polyro runs the chain in both its forms: a ``markov`` loop
+(``polyro-jax``, ``polyro-torch``; T sites traced per step) and ``vectorized_markov``
+(``polyro-*-vectorized``; two steps traced, the chain multiplied as one log-depth product, the
+form to compare with NumPyro's ``scan``).
 
 Reports per implementation: the first SVI update (JAX: it traces and compiles; the JAX rows
 split it into ``trace_s``, Python tracing and lowering to MLIR, and ``xla_s``, XLA's compile, as
@@ -108,12 +111,12 @@ def _timed(fn, steps, clock=None):
 
 # ------------------------------------------------------------------------------ polyro
 def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int, validate: bool = True,
-                 chains: bool = True) -> dict:
+                 chains: bool = True, vectorized: bool = False) -> dict:
     import polyro
     import polyro.distributions as dist
     from polyro.distributions import constraints
     from polyro.inference import SVI, TraceEnum_ELBO
-    from polyro.inference.enum import chain, markov
+    from polyro.inference.enum import chain, markov, vectorized_markov
     from polyro.inference.optim import Adam
 
     dist.enable_validation(validate)
@@ -129,7 +132,9 @@ def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int, validate: boo
         locs = polyro.param("locs", np.linspace(-1.0, 1.0, K))
         scale = polyro.param("scale", np.array(1.0), constraint=constraints.positive)
         x = 0
-        for t in markov(range(T)):
+        loop = (vectorized_markov(name="time", size=T, dim=-1) if vectorized
+                else markov(range(T)))
+        for t in loop:
             x = polyro.sample(f"x_{t}", dist.Categorical(probs=trans[x]),
                               infer={"enumerate": "parallel"})
             polyro.sample(f"y_{t}", dist.Normal(locs[x], scale), obs=ys[t])
@@ -138,7 +143,7 @@ def bench_polyro(backend: str, ys: np.ndarray, K: int, steps: int, validate: boo
         pass
 
     y = be.asarray(ys)
-    svi = SVI(model, guide, Adam(0.05), TraceEnum_ELBO(max_plate_nesting=0))
+    svi = SVI(model, guide, Adam(0.05), TraceEnum_ELBO(max_plate_nesting=int(vectorized)))
     t0 = time.perf_counter()
     state = svi.init(be.key(0), y)
     init_s = time.perf_counter() - t0
@@ -267,14 +272,19 @@ def main() -> None:
     out: dict = {"K": a.K, "validate": a.validate, "chains": a.chains, "runs": {}}
     for T in _ints(a.T):
         ys = make_data(T, a.K)
-        runs = [("polyro-jax", lambda ys=ys: bench_polyro("jax", ys, a.K, a.steps, **pkw)),
+        runs = [("polyro-jax-vectorized", lambda ys=ys: bench_polyro("jax", ys, a.K, a.steps,
+                                                                     vectorized=True, **pkw)),
+                ("polyro-torch-vectorized", lambda ys=ys: bench_polyro("torch", ys, a.K, a.steps,
+                                                                       vectorized=True, **pkw)),
+                ("polyro-jax", lambda ys=ys: bench_polyro("jax", ys, a.K, a.steps, **pkw)),
                 ("polyro-torch", lambda ys=ys: bench_polyro("torch", ys, a.K, a.steps, **pkw)),
                 ("pyro", lambda ys=ys: bench_pyro(ys, a.K, a.steps)),
                 ("numpyro-scan", lambda ys=ys: bench_numpyro(ys, a.K, a.steps, True)),
                 ("numpyro-markov", lambda ys=ys: bench_numpyro(ys, a.K, a.steps, False))]
         res = out["runs"].setdefault(str(T), {})
         for name, fn in runs:
-            if name in skip or name.split("-")[0] in skip:
+            if name in skip or name.split("-")[0] in skip or (
+                    name.endswith("-vectorized") and "vectorized" in skip):
                 continue
             try:
                 res[name] = fn()

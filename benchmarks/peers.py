@@ -8,7 +8,9 @@ Workloads (float64, one chain, seed 0 everywhere a seed is taken):
   (polyro and NumPyro: ``SVI.run``; Pyro: an ``svi.step`` loop);
 * ``hmm_enum``: a Gaussian HMM (K=3, T=1000) whose hidden states are summed out with
   ``TraceEnum_ELBO`` (parameters as ``param`` sites, empty guide); the figure is the time per SVI
-  step. Skipped where an implementation lacks enumeration (polyro without ``TraceEnum_ELBO``,
+  step. Each library writes the chain in its form for long chains: polyro with
+  ``vectorized_markov``, NumPyro with ``scan``, Pyro with a ``markov`` loop (its vectorized form
+  needs ``pyro.contrib.funsor``). Skipped where an implementation lacks enumeration (polyro without ``TraceEnum_ELBO``,
   NumPyro without ``funsor``).
 
 Every run is a fresh subprocess (fresh in-memory JAX caches, nothing shared between
@@ -183,6 +185,16 @@ def _models(impl: str) -> dict:
         for t in markov(range(ys.shape[0])):
             x = P.sample(f"x_{t}", dist.Categorical(probs=trans[x]), **enum_kw)
             P.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t])
+
+    if impl.startswith("polyro"):  # polyro's form of a long chain: vectorized_markov
+
+        def hmm(ys, init_trans, init_locs):  # noqa: F811 - the same model, two steps traced
+            trans = P.param("trans", init_trans, constraint=constraints.simplex)
+            locs = P.param("locs", init_locs)
+            x = 0
+            for t in P.vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+                x = P.sample(f"x_{t}", dist.Categorical(probs=trans[x]), **enum_kw)
+                P.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t])
 
     if impl == "numpyro":  # NumPyro's enumeration of a long chain goes through its scan
         from numpyro.contrib.control_flow import scan
@@ -389,7 +401,7 @@ def _hmm(impl: str, scale: float, seed: int, T: int) -> dict:
         polyro.set_backend(impl.split("-")[1])
         be = polyro.backends.current()
         args = (be.asarray(ys), be.asarray(HMM_INIT_TRANS), be.asarray(HMM_INIT_LOCS))
-        svi = SVI(m["hmm"], lambda *a: None, Adam(0.01), TraceEnum_ELBO(max_plate_nesting=0))
+        svi = SVI(m["hmm"], lambda *a: None, Adam(0.01), TraceEnum_ELBO(max_plate_nesting=1))
         t0 = time.perf_counter()
         r1 = svi.run(be.key(seed), 1, *args, progress_bar=False)
         be.to_numpy(r1.losses)

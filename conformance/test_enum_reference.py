@@ -18,23 +18,38 @@ from polyro import ops
 from polyro.distributions import constraints
 from polyro.inference import MCMC, NUTS
 from polyro.inference.diagnostics import effective_sample_size
-from polyro.inference.enum import markov
+from polyro.inference.enum import markov, vectorized_markov
 
 from .posteriordb import load_data, load_reference
 
 ENUM = {"enumerate": "parallel"}
 
 
-def hmm_example_enum(y):
+def _hmm_example_params(y):
     theta1 = pr.sample("theta1", dist.Dirichlet(ops.ones(2, dtype=y.dtype)))
     theta2 = pr.sample("theta2", dist.Dirichlet(ops.ones(2, dtype=y.dtype)))
     mu = pr.sample("mu", dist.ImproperUniform(constraints.positive_ordered_vector, (), (2,)))
     pr.factor("mu_prior", dist.Normal(3.0, 1.0).log_prob(mu[0])
               + dist.Normal(10.0, 1.0).log_prob(mu[1]))
-    trans = ops.stack([theta1, theta2])  # [from, to]
+    return ops.stack([theta1, theta2]), mu  # trans[from, to], the state means
+
+
+def hmm_example_enum(y):
+    trans, mu = _hmm_example_params(y)
     x = None
     for t in markov(range(y.shape[0])):
         # Stan's forward algorithm has no initial-state factor: a uniform start (a constant)
+        probs = ops.ones(2, dtype=y.dtype) / 2.0 if t == 0 else trans[x]
+        x = pr.sample(f"x_{t}", dist.Categorical(probs=probs), infer=ENUM)
+        pr.sample(f"y_{t}", dist.Normal(mu[x], 1.0), obs=y[t])
+
+
+def hmm_example_vectorized(y):
+    """The same model with the chain written once (``vectorized_markov``): two steps traced,
+    the T - 1 transitions multiplied as one log-depth chain product."""
+    trans, mu = _hmm_example_params(y)
+    x = None
+    for t in vectorized_markov(name="time", size=y.shape[0], dim=-1):
         probs = ops.ones(2, dtype=y.dtype) / 2.0 if t == 0 else trans[x]
         x = pr.sample(f"x_{t}", dist.Categorical(probs=probs), infer=ENUM)
         pr.sample(f"y_{t}", dist.Normal(mu[x], 1.0), obs=y[t])
@@ -76,10 +91,15 @@ def _check(samples, ref):
 
 
 @pytest.mark.full
-def test_hmm_example_enumerated_nuts(grad_backend):
+@pytest.mark.parametrize("form", ["markov", "vectorized_markov"])
+def test_hmm_example_enumerated_nuts(grad_backend, form):
     be = grad_backend
+    if form == "markov" and not be.SUPPORTS_JIT:
+        pytest.skip("a markov loop traces T=100 steps per gradient: hours of NUTS without jit; "
+                    "the vectorized_markov form runs on this engine")
+    model = hmm_example_enum if form == "markov" else hmm_example_vectorized
     y = be.asarray(np.asarray(load_data("hmm_example-hmm_example")["y"], dtype=float))
-    mcmc = MCMC(NUTS(hmm_example_enum), num_warmup=300, num_samples=500, progress_bar=False)
+    mcmc = MCMC(NUTS(model), num_warmup=300, num_samples=500, progress_bar=False)
     mcmc.run(be.key(0), y)
     samples = {k: np.asarray(be.to_numpy(v)) for k, v in mcmc.get_samples().items()}
     problems = _check(samples, load_reference("hmm_example-hmm_example"))

@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "deterministic": "polyro.core.primitives",
     "module": "polyro.core.primitives",
     "prng_key": "polyro.core.primitives",
+    "vectorized_markov": "polyro.core.handlers.vectorized_markov",
     "get_param_store": "polyro.core.param_store",
     "clear_param_store": "polyro.core.param_store",
     # dtype / rng policy

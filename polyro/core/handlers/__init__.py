@@ -28,6 +28,7 @@ from polyro.core.handlers.seed import seed
 from polyro.core.handlers.substitute import substitute
 from polyro.core.handlers.trace import Trace, scale_and_mask, trace
 from polyro.core.handlers.uncondition import uncondition
+from polyro.core.handlers.vectorized_markov import vectorized_markov
 from polyro.core.runtime import Messenger
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "substitute",
     "trace",
     "uncondition",
+    "vectorized_markov",
 ]

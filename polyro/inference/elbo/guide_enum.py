@@ -40,6 +40,7 @@ from typing import Any
 
 from polyro.backends import backend_of
 from polyro.core.handlers.enum import enum
+from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
 from polyro.inference.elbo import util as eu
 
 __all__ = ["align_to", "enum_after", "enumerated_guide_sites", "expected_cost", "guide_enum_elbo",
@@ -86,6 +87,12 @@ def enumerated_guide_sites(guide_tr: Mapping[str, Any]) -> dict[str, int]:
     for n, d in out.items():
         by_dim.setdefault(d, []).append(n)
     shared = [ns for ns in by_dim.values() if len(ns) > 1]
+    chained = [n for n in out if VMARKOV_KEY in guide_tr[n]["infer"]]
+    if chained:
+        raise NotImplementedError(
+            f"TraceEnum_ELBO: guide-enumerated sites {chained} are in a vectorized_markov "
+            "chain; guide-side enumeration of a chain is not supported. Enumerate the chain "
+            "in the model (the guide then holds only the continuous sites).")
     if shared:
         raise NotImplementedError(
             f"TraceEnum_ELBO: guide-enumerated sites {shared} share enumeration dims (a markov "

@@ -12,6 +12,7 @@ True
 from polyro.core.enum_config import config_enumerate
 from polyro.core.handlers.enum import enum
 from polyro.core.handlers.markov import markov
+from polyro.core.handlers.vectorized_markov import vectorized_markov
 from polyro.inference.enum.api import (
     enum_log_joint,
     guess_max_plate_nesting,
@@ -32,4 +33,5 @@ __all__ = [
     "markov",
     "sum_product",
     "trace_factors",
+    "vectorized_markov",
 ]

@@ -23,6 +23,7 @@ from polyro.core.handlers import block, enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
 from polyro.errors import ModelError
 from polyro.inference.enum.contract import sum_product
+from polyro.inference.enum.vectorized import contract_vectorized_chains, vectorized_chains
 
 __all__ = ["enum_log_joint", "guess_max_plate_nesting", "infer_discrete", "log_marginal",
            "trace_factors"]
@@ -122,7 +123,9 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
     """``(factors, var_ordinals, plate_sizes, order)`` of a trace run under ``enum``.
 
     Every sample site contributes its scaled, masked log density as a factor labelled by the
-    plates and enumerated variables its dims belong to.
+    plates and enumerated variables its dims belong to; the vectorized steps of a
+    ``vectorized_markov`` chain are already contracted into one factor over its first step's
+    state (:mod:`polyro.inference.enum.vectorized`).
 
     >>> trace_factors({}, 0)
     ([], {}, {}, [])
@@ -143,6 +146,10 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
         lp, keep, pseudo = labelled_log_density(site, _site_log_prob(site), max_plate_nesting,
                                                 sizes)
         factors.append((lp, keep, frozenset(plates | pseudo)))
+    chains = vectorized_chains(tr)
+    if chains:
+        factors, var_ord, order = contract_vectorized_chains(factors, var_ord, sizes, order,
+                                                             chains)
     return factors, var_ord, sizes, order
 
 
@@ -245,6 +252,11 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
             mpn = -first_available_dim - 1
         with block():
             tr = _run_enum(fn, args, kwargs, mpn)
+        if vectorized_chains(tr):
+            raise NotImplementedError(
+                f"infer_discrete: the model has vectorized_markov chains "
+                f"{sorted(vectorized_chains(tr))}; infer_discrete needs every step's site. "
+                "Write the chain with markov(range(T)) to recover its states.")
         factors, var_ord, sizes, order = trace_factors(tr, mpn)
         records: list = []
         sum_product(factors, var_ord, sizes, "sum" if temperature == 1 else "max", order,

@@ -1,0 +1,234 @@
+"""``vectorized_markov``: chains written once, contracted as a log-depth matrix product.
+
+Oracles: brute-force sums over every path in numpy/scipy float64 (and finite differences of
+them for gradients); never the backend under test.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.stats as st
+from scipy.special import logsumexp
+
+import polyro
+import polyro.distributions as dist
+from polyro.errors import ModelError
+from polyro.inference import TraceEnum_ELBO
+from polyro.inference.enum import infer_discrete, log_marginal, vectorized_markov
+
+ENUM = {"enumerate": "parallel"}
+RNG = np.random.default_rng(7)
+K, T = 3, 5
+INIT = RNG.dirichlet(np.ones(K))
+TRANS = RNG.dirichlet(np.ones(K), size=K)
+LOCS = np.array([-1.0, 0.5, 2.0])
+YS = RNG.normal(size=T)
+
+
+def hmm(init, trans, locs, ys):
+    x = None
+    for t in vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+        p = init if t == 0 else trans[x]
+        x = polyro.sample(f"x_{t}", dist.Categorical(probs=p), infer=ENUM)
+        polyro.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t])
+
+
+def hmm_brute(init, trans, locs, ys):
+    n = len(ys)
+    tot = []
+    for xs in itertools.product(range(len(init)), repeat=n):
+        lp = np.log(init[xs[0]]) + sum(np.log(trans[xs[t - 1], xs[t]]) for t in range(1, n))
+        tot.append(lp + st.norm.logpdf(ys, locs[list(xs)], 1.0).sum())
+    return logsumexp(tot)
+
+
+def _args(be, *arrays):
+    return [be.asarray(a) for a in arrays]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_hmm_marginal_matches_brute_force(backend, n):
+    be = backend
+    lm = be.jit(lambda *a: log_marginal(hmm, *a))(*_args(be, INIT, TRANS, LOCS, YS[:n]))
+    assert float(lm) == pytest.approx(hmm_brute(INIT, TRANS, LOCS, YS[:n]), rel=1e-10)
+
+
+# sequences in an outer plate, several observations per step in a nested plate, and the
+# emission reading the previous state as well
+S, R = 2, 2
+YS3 = RNG.normal(size=(T, S, R))  # (time, sequence, replicate)
+
+
+def plated_hmm(init, trans, locs, ys):
+    x = None
+    with polyro.plate("seq", ys.shape[1], dim=-2):
+        for t in vectorized_markov(name="time", size=ys.shape[0], dim=-3):
+            p = init if t == 0 else trans[x]
+            x_prev = x
+            x = polyro.sample(f"x_{t}", dist.Categorical(probs=p), infer=ENUM)
+            shift = 0.0 if t == 0 else 0.25 * locs[x_prev]
+            with polyro.plate(f"rep_{t}", ys.shape[2], dim=-1):
+                polyro.sample(f"y_{t}", dist.Normal(locs[x] + shift, 1.0), obs=ys[t])
+
+
+def plated_brute(init, trans, locs, ys):
+    total = 0.0
+    for s in range(ys.shape[1]):
+        tot = []
+        for xs in itertools.product(range(K), repeat=ys.shape[0]):
+            lp = np.log(init[xs[0]])
+            for t in range(ys.shape[0]):
+                shift = 0.0 if t == 0 else 0.25 * locs[xs[t - 1]]
+                if t:
+                    lp += np.log(trans[xs[t - 1], xs[t]])
+                lp += st.norm.logpdf(ys[t, s], locs[xs[t]] + shift, 1.0).sum()
+            tot.append(lp)
+        total += logsumexp(tot)
+    return total
+
+
+def test_plates_around_and_inside_the_chain(backend):
+    be = backend
+    # time at dim -3 (left of both plates): ys[t] of the vectorized step is (T-1, S, R)
+    lm = be.jit(lambda *a: log_marginal(plated_hmm, *a, max_plate_nesting=3))(
+        *_args(be, INIT, TRANS, LOCS, YS3))
+    assert float(lm) == pytest.approx(plated_brute(INIT, TRANS, LOCS, YS3), rel=1e-10)
+
+
+# two chains side by side (a factorial HMM) and a per-step mixture component (a local
+# enumerated variable of the vectorized step)
+K2 = 2
+TRANS2 = RNG.dirichlet(np.ones(K2), size=K2)
+W = np.array([0.6, 0.4])
+LOC2 = np.array([[0.0, 1.5], [-1.0, 2.5], [0.5, -2.0]])  # (x, w) -> emission loc
+
+
+def factorial(init, trans, trans2, w, loc2, ys):
+    x = v = None
+    for t in vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+        x = polyro.sample(f"x_{t}", dist.Categorical(probs=init if t == 0 else trans[x]),
+                          infer=ENUM)
+        v = polyro.sample(f"v_{t}", dist.Categorical(probs=w if t == 0 else trans2[v]),
+                          infer=ENUM)
+        c = polyro.sample(f"c_{t}", dist.Categorical(probs=w), infer=ENUM)
+        polyro.sample(f"y_{t}", dist.Normal(loc2[x, c] + 0.5 * v, 1.0), obs=ys[t])
+
+
+def factorial_brute(init, trans, trans2, w, loc2, ys):
+    n = len(ys)
+    tot = []
+    for xs in itertools.product(range(K), repeat=n):
+        for vs in itertools.product(range(K2), repeat=n):
+            lp = np.log(init[xs[0]]) + np.log(w[vs[0]])
+            for t in range(n):
+                if t:
+                    lp += np.log(trans[xs[t - 1], xs[t]]) + np.log(trans2[vs[t - 1], vs[t]])
+                lp += logsumexp([np.log(w[c]) + st.norm.logpdf(ys[t], loc2[xs[t], c] + 0.5 * vs[t])
+                                 for c in range(K2)])
+            tot.append(lp)
+    return logsumexp(tot)
+
+
+def test_two_chains_and_a_local_variable(backend):
+    be = backend
+    ys = YS[:3]
+    # one compiled program on JAX (eager JAX compiles every operation of the contraction)
+    lm = be.jit(lambda *a: log_marginal(factorial, *a))(
+        *_args(be, INIT, TRANS, TRANS2, W, LOC2, ys))
+    want = factorial_brute(INIT, TRANS, TRANS2, W, LOC2, ys)
+    assert float(lm) == pytest.approx(want, rel=1e-10)
+
+
+def test_gradient_matches_finite_differences(grad_backend):
+    """d log p(y) / d locs through the chain product, against central differences of the
+    brute-force sum."""
+    be = grad_backend
+    init, trans, ys = _args(be, INIT, TRANS, YS)
+
+    def f(locs):
+        return log_marginal(hmm, init, trans, locs, ys)
+
+    val, g = be.jit(be.value_and_grad(f))(be.asarray(LOCS))
+    eps = 1e-6
+    fd = []
+    for i in range(K):
+        d = np.zeros(K)
+        d[i] = eps
+        fd.append((hmm_brute(INIT, TRANS, LOCS + d, YS) - hmm_brute(INIT, TRANS, LOCS - d, YS))
+                  / (2 * eps))
+    assert float(val) == pytest.approx(hmm_brute(INIT, TRANS, LOCS, YS), rel=1e-10)
+    np.testing.assert_allclose(be.to_numpy(g), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_trace_enum_elbo_is_minus_the_log_marginal(grad_backend):
+    """With only discrete latents (all enumerated) the ELBO is exact: loss == -log p(y)."""
+    be = grad_backend
+    args = _args(be, INIT, TRANS, LOCS, YS)
+    elbo = TraceEnum_ELBO(max_plate_nesting=1)
+    loss = be.jit(lambda *a: elbo.loss(be.key(0), {}, hmm, lambda *_: None, *a))(*args)
+    assert float(loss) == pytest.approx(-hmm_brute(INIT, TRANS, LOCS, YS), rel=1e-10)
+
+
+def test_numpy_elbo_gradients_raise_the_autodiff_error(backend):
+    be = backend
+    if be.SUPPORTS_AUTODIFF:
+        pytest.skip("checked on numpy: the engine without autodiff")
+    from polyro.errors import AutodiffUnavailableError
+
+    with pytest.raises(AutodiffUnavailableError):
+        be.value_and_grad(lambda locs: log_marginal(hmm, *_args(be, INIT, TRANS), locs,
+                                                    be.asarray(YS)))(be.asarray(LOCS))
+
+
+# ------------------------------------------------------------------------------------- errors
+def test_state_used_after_the_loop_is_an_error(backend):
+    be = backend
+
+    def model(ys):
+        x = None
+        for t in vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+            x = polyro.sample(f"x_{t}", dist.Categorical(probs=be.asarray(INIT)), infer=ENUM)
+        polyro.sample("last", dist.Normal(be.asarray(LOCS)[x], 1.0), obs=be.asarray(0.0))
+
+    with pytest.raises(ModelError, match="cannot be used after"):
+        log_marginal(model, be.asarray(YS), max_plate_nesting=1)
+
+
+def test_steps_must_enumerate_the_same_sites(backend):
+    be = backend
+
+    def model(ys):
+        for t in vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+            if t == 0:
+                polyro.sample(f"x_{t}", dist.Categorical(probs=be.asarray(INIT)), infer=ENUM)
+            polyro.sample(f"y_{t}", dist.Normal(0.0, 1.0), obs=ys[t])
+
+    with pytest.raises(ModelError, match=r"first step enumerates \['x_0'\]"):
+        log_marginal(model, be.asarray(YS), max_plate_nesting=1)
+
+
+def test_support_size_must_not_change(backend):
+    be = backend
+
+    def model(ys):
+        for t in vectorized_markov(name="time", size=ys.shape[0], dim=-1):
+            p = INIT if t == 0 else W
+            polyro.sample(f"x_{t}", dist.Categorical(probs=be.asarray(p)), infer=ENUM)
+
+    with pytest.raises(ModelError, match="support size 2.*support size 3"):
+        log_marginal(model, be.asarray(YS), max_plate_nesting=1)
+
+
+def test_bad_arguments():
+    with pytest.raises(NotImplementedError, match="history=2"):
+        vectorized_markov(name="t", size=3, history=2)
+    with pytest.raises(ModelError, match="size must be a positive int"):
+        vectorized_markov(name="t", size=0)
+    assert [t for t in vectorized_markov(name="t", size=1)] == [0]
+
+
+def test_infer_discrete_says_what_to_use(backend):
+    be = backend
+    with pytest.raises(NotImplementedError, match="markov\\(range\\(T\\)\\)"):
+        infer_discrete(hmm, temperature=0)(*_args(be, INIT, TRANS, LOCS, YS))
