@@ -96,8 +96,8 @@ def test_plates_around_and_inside_the_chain(backend):
     assert float(lm) == pytest.approx(plated_brute(INIT, TRANS, LOCS, YS3), rel=1e-10)
 
 
-# two chains side by side (a factorial HMM) and a per-step mixture component (a local
-# enumerated variable of the vectorized step)
+# two chains side by side (a factorial HMM) and a per-step mixture component (enumerated in
+# every step, so one more chain state, which the next step ignores)
 K2 = 2
 TRANS2 = RNG.dirichlet(np.ones(K2), size=K2)
 W = np.array([0.6, 0.4])
@@ -130,7 +130,7 @@ def factorial_brute(init, trans, trans2, w, loc2, ys):
     return logsumexp(tot)
 
 
-def test_two_chains_and_a_local_variable(backend):
+def test_two_chains_and_a_per_step_component(backend):
     be = backend
     ys = YS[:3]
     # one compiled program on JAX (eager JAX compiles every operation of the contraction)
@@ -228,7 +228,78 @@ def test_bad_arguments():
     assert [t for t in vectorized_markov(name="t", size=1)] == [0]
 
 
-def test_infer_discrete_says_what_to_use(backend):
+def _paths(n, k=K):
+    return list(itertools.product(range(k), repeat=n))
+
+
+def _hmm_logj(init, trans, locs, ys, xs):
+    lp = np.log(init[xs[0]]) + sum(np.log(trans[xs[t - 1], xs[t]]) for t in range(1, len(xs)))
+    return lp + st.norm.logpdf(ys, locs[list(xs)], 1.0).sum()
+
+
+def test_infer_discrete_map_is_the_brute_force_argmax(backend):
     be = backend
-    with pytest.raises(NotImplementedError, match="markov\\(range\\(T\\)\\)"):
-        infer_discrete(hmm, temperature=0)(*_args(be, INIT, TRANS, LOCS, YS))
+    trace = polyro.handlers.trace(infer_discrete(hmm, temperature=0)).get_trace(
+        *_args(be, INIT, TRANS, LOCS, YS))
+    got = [int(be.to_numpy(trace["x_0"]["value"]))] + [
+        int(v) for v in be.to_numpy(trace[f"x_{slice(1, T)}"]["value"])]
+    best = max(_paths(T), key=lambda xs: _hmm_logj(INIT, TRANS, LOCS, YS, xs))
+    assert tuple(got) == best
+
+
+def test_infer_discrete_samples_match_the_exact_posterior(backend):
+    """Joint posterior of (x_0, x_1, x_2) of a short HMM, N iid copies in a plate around the
+    chain; chi-square against the exact posterior. Seed fixed (key(3)); false-failure rate of a
+    correct sampler 2e-5 per run."""
+    be = backend
+    n, tt = 2000, 3
+    ys = YS[:tt]
+
+    def model(init, trans, locs, ys):
+        with polyro.plate("copies", n, dim=-1):
+            x = None
+            for t in vectorized_markov(name="time", size=tt, dim=-2):
+                p = init if t == 0 else trans[x]
+                x = polyro.sample(f"x_{t}", dist.Categorical(probs=p), infer=ENUM)
+                polyro.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t][..., None])
+
+    logj = np.array([_hmm_logj(INIT, TRANS, LOCS, ys, xs) for xs in _paths(tt)])
+    post = np.exp(logj - logsumexp(logj))
+    trace = polyro.handlers.trace(infer_discrete(model, temperature=1, rng_key=be.key(3))
+                                  ).get_trace(*_args(be, INIT, TRANS, LOCS, ys))
+    x0 = be.to_numpy(trace["x_0"]["value"]).reshape(n)
+    later = be.to_numpy(trace[f"x_{slice(1, tt)}"]["value"]).reshape(tt - 1, n)
+    xs = np.concatenate([x0[None], later]).T
+    codes = (xs * K ** np.arange(tt)[::-1]).sum(-1)
+    counts = np.bincount(codes, minlength=K ** tt).astype(float)
+    big = post * n >= 5  # paths expected fewer than 5 times are pooled into one cell
+    obs = np.append(counts[big], counts[~big].sum())
+    exp = np.append(post[big], post[~big].sum()) * n
+    assert st.chisquare(obs, exp).pvalue > 2e-5
+
+
+def test_infer_discrete_map_of_two_chains(backend):
+    """Viterbi over the joint state of x, v and the per-step component c (a chain state the
+    next step ignores), against the brute-force argmax of the complete-data log joint."""
+    be = backend
+    ys = YS[:3]
+    trace = polyro.handlers.trace(infer_discrete(factorial, temperature=0)).get_trace(
+        *_args(be, INIT, TRANS, TRANS2, W, LOC2, ys))
+
+    def states(name):
+        first = int(be.to_numpy(trace[f"{name}_0"]["value"]))
+        later = be.to_numpy(trace[f"{name}_{slice(1, len(ys))}"]["value"]).reshape(-1)
+        return (first, *[int(v) for v in later])
+
+    def logj(xs, vs, cs):
+        lp = np.log(INIT[xs[0]]) + np.log(W[vs[0]])
+        for t in range(len(ys)):
+            if t:
+                lp += np.log(TRANS[xs[t - 1], xs[t]]) + np.log(TRANS2[vs[t - 1], vs[t]])
+            lp += np.log(W[cs[t]]) + st.norm.logpdf(ys[t], LOC2[xs[t], cs[t]] + 0.5 * vs[t])
+        return lp
+
+    n = len(ys)
+    best = max(((xs, vs, cs) for xs in _paths(n) for vs in _paths(n, K2) for cs in _paths(n, K2)),
+               key=lambda a: logj(*a))
+    assert (states("x"), states("v"), states("c")) == best

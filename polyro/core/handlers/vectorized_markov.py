@@ -21,8 +21,9 @@ step's site) and ``x_t`` (the vectorized site), and multiplies the steps as a ch
   (``history=1``); continuous values cannot be carried;
 * the chain's latest state cannot be used after the loop.
 
-Enumeration (``TraceEnum_ELBO``, NUTS/HMC with enumerated sites, ``log_marginal``) contracts
-it; everything else sees the two steps' sites, ``x_0`` and ``x_slice(1, T, None)``.
+Enumeration (``TraceEnum_ELBO``, NUTS/HMC with enumerated sites, ``log_marginal``,
+``infer_discrete``) contracts it; everything else sees the two steps' sites, ``x_0`` and
+``x_slice(1, T, None)`` (``infer_discrete`` gives the latter all ``T - 1`` later states).
 
 >>> import numpy as np, polyro, polyro.distributions as dist
 >>> from polyro.inference.enum import log_marginal

@@ -23,7 +23,11 @@ from polyro.core.handlers import block, enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
 from polyro.errors import ModelError
 from polyro.inference.enum.contract import sum_product
-from polyro.inference.enum.vectorized import contract_vectorized_chains, vectorized_chains
+from polyro.inference.enum.vectorized import (
+    contract_vectorized_chains,
+    sample_chain,
+    vectorized_chains,
+)
 
 __all__ = ["enum_log_joint", "guess_max_plate_nesting", "infer_discrete", "log_marginal",
            "trace_factors"]
@@ -118,14 +122,16 @@ def labelled_log_density(site: dict, lp: Any, max_plate_nesting: int, sizes: dic
     return lp, keep, pseudo
 
 
-def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
-                  ) -> tuple[list, dict, dict, list]:
+def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int, chain_steps: dict | None = None,
+                  op: str = "sum") -> tuple[list, dict, dict, list]:
     """``(factors, var_ordinals, plate_sizes, order)`` of a trace run under ``enum``.
 
     Every sample site contributes its scaled, masked log density as a factor labelled by the
     plates and enumerated variables its dims belong to; the vectorized steps of a
     ``vectorized_markov`` chain are already contracted into one factor over its first step's
-    state (:mod:`polyro.inference.enum.vectorized`).
+    state (:mod:`polyro.inference.enum.vectorized`; with ``chain_steps`` a dict, each chain's
+    step matrices are kept there, as ``infer_discrete`` needs them; ``op="max"`` contracts the
+    chains by max-product).
 
     >>> trace_factors({}, 0)
     ([], {}, {}, [])
@@ -149,7 +155,7 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int
     chains = vectorized_chains(tr)
     if chains:
         factors, var_ord, order = contract_vectorized_chains(factors, var_ord, sizes, order,
-                                                             chains)
+                                                             chains, op, chain_steps)
     return factors, var_ord, sizes, order
 
 
@@ -222,6 +228,39 @@ def _place(idx: Any, labels: tuple, var: str, tr: Mapping[str, Any], mpn: int) -
     return x
 
 
+def _sample_vectorized(be: Any, m: str, pairs: list, step: tuple, sampled: dict, tr: Mapping,
+                       temperature: int, key: Any) -> dict:
+    """The states of a vectorized chain's later steps given its first step's sampled state:
+    ``{site: (indices, labels)}`` with axes ``(m, *batch)``."""
+    mats, batch = step
+    outside = [lab for lab in batch if lab in tr and tr[lab].get("type") == "sample"]
+    if outside:
+        raise NotImplementedError(
+            f"infer_discrete: the steps of vectorized_markov {m!r} depend on enumerated sites "
+            f"{outside} outside the chain; not supported. Write the chain with "
+            "markov(range(T)).")
+    xp = be.xp
+    from polyro.inference.enum.contract import align
+
+    first = None
+    sizes = [tr[p]["infer"]["_enum_support"][0] for p, _ in pairs]
+    for (p, _), k in zip(pairs, sizes, strict=True):
+        idx, labs = sampled[p]
+        idx = align(idx, labs, batch) if batch else xp.reshape(idx, ())
+        first = idx if first is None else first * k + idx
+
+    def draw(t: int, shape: tuple) -> Any:
+        return be.gumbel(be.fold_in(be.fold_in(key, 7919), t), shape)
+
+    joint = sample_chain(mats, first, temperature, draw if temperature == 1 else None)
+    out = {}
+    stride = 1
+    for (_, c), k in reversed(list(zip(pairs, sizes, strict=True))):
+        out[c] = ((joint // stride) % k, (m,) + tuple(batch))
+        stride *= k
+    return out
+
+
 def infer_discrete(fn: Callable | None = None, first_available_dim: int | None = None,
                    temperature: int = 1, rng_key: Any = None) -> Callable:
     """Wrap ``fn`` so that its enumerated discrete sites take values drawn from their exact
@@ -252,12 +291,10 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
             mpn = -first_available_dim - 1
         with block():
             tr = _run_enum(fn, args, kwargs, mpn)
-        if vectorized_chains(tr):
-            raise NotImplementedError(
-                f"infer_discrete: the model has vectorized_markov chains "
-                f"{sorted(vectorized_chains(tr))}; infer_discrete needs every step's site. "
-                "Write the chain with markov(range(T)) to recover its states.")
-        factors, var_ord, sizes, order = trace_factors(tr, mpn)
+        chains = vectorized_chains(tr)
+        steps: dict = {}
+        factors, var_ord, sizes, order = trace_factors(tr, mpn, steps,
+                                                       "sum" if temperature == 1 else "max")
         records: list = []
         sum_product(factors, var_ord, sizes, "sum" if temperature == 1 else "max", order,
                     record=records)
@@ -289,6 +326,9 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
             else:
                 idx = xp.argmax(logits, axis=-1)
             sampled[v] = (idx, out_plates)
+        for m, pairs in chains.items():
+            sampled.update(_sample_vectorized(be, m, pairs, steps[m], sampled, tr, temperature,
+                                              key))
         values = {}
         for v, (idx, labs) in sampled.items():
             site = tr[v]

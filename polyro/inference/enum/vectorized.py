@@ -6,10 +6,11 @@ those of the vectorized step (in ``M``, over ``p_j`` read as the state at ``t - 
 vectorized step's sites ``c_j`` as the state at ``t``). :func:`contract_vectorized_chains`
 replaces the second set by one factor over the ``p_j``:
 
-1. the factors in ``M`` are combined per step, with the step's own local enumerated variables
-   and nested plates contracted (:func:`polyro.inference.enum.sum_product` with the chain's
-   labels kept free), into one ``(n, ..., K_p, K_c)`` log-matrix per step, the ``k`` states of a
-   step flattened into one axis;
+1. the factors in ``M`` are combined per step, plates nested in the step reduced
+   (:func:`polyro.inference.enum.sum_product` with the chain's labels kept free), into one
+   ``(n, ..., K_p, K_c)`` log-matrix per step, the ``k`` states of a step flattened into one
+   axis (every enumerated site of a step is paired, so a step has no other enumerated
+   variables: a per-step mixture component is a chain state the next step ignores);
 2. the ``n`` matrices are multiplied in log space by a balanced tree
    (:func:`polyro.inference.enum.chain.chain_product`, ``ceil(log2 n)`` batched products);
 3. the last state is summed (or maximized) out, leaving a message over the first step's state.
@@ -28,12 +29,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from polyro.backends import backend_of
 from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
 from polyro.errors import ModelError
 from polyro.inference.enum.chain import _logsumexp, chain_product
 
-__all__ = ["contract_vectorized_chains", "vectorized_chains"]
+__all__ = ["contract_vectorized_chains", "sample_chain", "vectorized_chains"]
 
 
 def vectorized_chains(tr: Mapping[str, Any]) -> dict[str, list[tuple[str, str]]]:
@@ -81,11 +84,15 @@ def vectorized_chains(tr: Mapping[str, Any]) -> dict[str, list[tuple[str, str]]]
 
 def contract_vectorized_chains(factors: Sequence[tuple], var_ordinals: dict[str, frozenset],
                                plate_sizes: dict[str, int], order: Sequence[str],
-                               chains: dict[str, list[tuple[str, str]]], op: str = "sum"
-                               ) -> tuple[list, dict, list]:
+                               chains: dict[str, list[tuple[str, str]]], op: str = "sum",
+                               steps: dict | None = None) -> tuple[list, dict, list]:
     """``(factors, var_ordinals, order)`` with every chain of ``chains`` (from
     :func:`vectorized_chains`) contracted into one factor over its first step's state; the
     vectorized steps' variables are gone from ``var_ordinals`` and ``order``.
+
+    With ``steps`` a dict, ``steps[chain]`` is set to ``(mats, batch)``: the stacked per-step
+    log-matrices ``(n, *batch, K, K)`` (the states of the chain's pairs flattened, first pair
+    slowest) and the labels of the batch axes (what :func:`sample_chain` needs).
 
     >>> contract_vectorized_chains([], {}, {}, [], {})
     ([], {}, [])
@@ -114,31 +121,31 @@ def contract_vectorized_chains(factors: Sequence[tuple], var_ordinals: dict[str,
                     f"{sorted(var_ordinals[p])} but the chain's steps in {sorted(outer)}; "
                     "enumerate the state in the plates that enclose the loop."
                 )
-        local = {v: o - outer - {m} for v, o in var_ordinals.items()
-                 if m in o and v not in currs}
         deeper = set().union(*[set(o) for _, _, o in inside]) - outer - {m}
         other: list[str] = []
         for _, labs, _ in inside:
             other += [lab for lab in labs if lab not in other and lab != m and lab not in outer
-                      and lab not in local and lab not in deeper and lab not in prevs
+                      and lab not in deeper and lab not in prevs
                       and lab not in currs]
         batch = tuple(sorted(outer)) + tuple(other)
         keep = (m,) + batch + tuple(prevs) + tuple(currs)
         sub = [(t, labs, frozenset(o) - outer - {m}) for t, labs, o in inside]
-        r = sum_product(sub, local, plate_sizes, op, [v for v in order if v in local],
-                        keep=keep)
-        msg_t, msg_labs = _chain_message(r, m, batch, pairs, plate_sizes, op)
+        r = sum_product(sub, {}, plate_sizes, op, keep=keep)
+        mats, ks = _step_matrices(r, m, batch, pairs, plate_sizes)
+        if steps is not None:
+            steps[m] = (mats, batch)
+        msg_t, msg_labs = _chain_message(mats, ks, batch, pairs, op)
         factors = rest + [(msg_t, msg_labs, outer)]
-        for v in list(local) + currs:
+        for v in currs:
             var_ordinals.pop(v, None)
         order = [v for v in order if v in var_ordinals]
     return factors, var_ordinals, order
 
 
-def _chain_message(r: Any, m: str, batch: tuple, pairs: list[tuple[str, str]],
-                   plate_sizes: dict, op: str) -> tuple[Any, tuple]:
-    """Multiply the per-step log-matrices ``r`` (axes ``(m, *batch, *prevs, *currs)``) along
-    ``m`` and reduce the last state: ``(message, labels)`` over ``batch`` and the prevs."""
+def _step_matrices(r: Any, m: str, batch: tuple, pairs: list[tuple[str, str]],
+                   plate_sizes: dict) -> tuple[Any, list[int]]:
+    """The per-step log-matrices ``r`` (axes ``(m, *batch, *prevs, *currs)``, broadcast) as one
+    ``(n, *batch, K, K)`` stack over the flattened joint state, and the pairs' support sizes."""
     xp = backend_of(r).xp
     n = int(plate_sizes[m])
     nb, k = len(batch), len(pairs)
@@ -149,9 +156,17 @@ def _chain_message(r: Any, m: str, batch: tuple, pairs: list[tuple[str, str]],
     kk = 1
     for s in sizes:
         kk *= s
-    mats = xp.reshape(r, (n,) + bshape + (kk, kk))
+    return xp.reshape(r, (n,) + bshape + (kk, kk)), sizes
+
+
+def _chain_message(mats: Any, sizes: list[int], batch: tuple, pairs: list[tuple[str, str]],
+                   op: str) -> tuple[Any, tuple]:
+    """Multiply the step matrices along time and reduce the last state: ``(message, labels)``
+    over ``batch`` and the first step's sites (size-1 axes dropped)."""
+    xp = backend_of(mats).xp
     prod = chain_product(mats, op)
     msg = _logsumexp(prod, -1) if op == "sum" else xp.max(prod, axis=-1)
+    bshape = tuple(int(s) for s in mats.shape[1:-2])
     msg = xp.reshape(msg, bshape + tuple(sizes))
     labels = batch + tuple(p for p, _ in pairs)
     keep_axes = [i for i, s in enumerate(msg.shape) if int(s) != 1]
@@ -159,3 +174,51 @@ def _chain_message(r: Any, m: str, batch: tuple, pairs: list[tuple[str, str]],
         msg = xp.reshape(msg, tuple(int(msg.shape[i]) for i in keep_axes))
         labels = tuple(labels[i] for i in keep_axes)
     return msg, labels
+
+
+def sample_chain(mats: Any, first: Any, temperature: int, draw: Any = None) -> Any:
+    """The joint states of steps ``1 .. n`` of a chain given its first state: ``(n, *batch)``
+    integer indices. ``mats`` is the ``(n, *batch, K, K)`` stack of step log-matrices
+    (``mats[t][a, b]``: from state ``a`` at step ``t`` to ``b`` at ``t + 1``), ``first`` the
+    ``(*batch)`` indices of the first step's state.
+
+    ``temperature=1`` draws each state from its exact conditional given the one before and
+    every later factor (forward filtering is already in ``first``; the backward messages are
+    suffix products, ``ceil(log2 n)`` batched steps); ``draw(t, shape)`` returns Gumbel noise of
+    ``shape`` for step ``t``. ``temperature=0`` takes the max-product (Viterbi) path.
+
+    >>> import numpy as np
+    >>> m = np.log(np.array([[[0.9, 0.1], [0.1, 0.9]]] * 3))   # a sticky 2-state chain
+    >>> sample_chain(m, np.array(1), 0).tolist()
+    [1, 1, 1]
+    """
+    from polyro.inference.enum.chain import chain_prefix
+
+    be = backend_of(mats)
+    xp = be.xp
+    op = "sum" if temperature == 1 else "max"
+    n = int(mats.shape[0])
+    k = int(mats.shape[-1])
+    shape = tuple(int(s) for s in mats.shape[1:-2])
+    fshape = tuple(int(s) for s in getattr(first, "shape", ()))
+    full = tuple(int(s) for s in np.broadcast_shapes(shape, fshape))
+    mats = xp.broadcast_to(mats, (n,) + full + (k, k))
+    x = xp.broadcast_to(xp.asarray(first), full)
+    # suffix products S_j = mats[j] @ ... @ mats[n-1]: prefix products of the reversed,
+    # transposed stack, transposed back
+    pre = chain_prefix(xp.flip(xp.matrix_transpose(mats), axis=0), op)
+    suf = xp.flip(xp.matrix_transpose(pre), axis=0)
+    reduce = _logsumexp if op == "sum" else (lambda a, axis: xp.max(a, axis=axis))
+    zero = xp.zeros(full + (1, k), dtype=mats.dtype)
+    betas = xp.concat([reduce(suf[1:], -1), zero[..., 0, :][None]], axis=0) if n > 1 else (
+        zero[..., 0, :][None])
+    out = []
+    for t in range(n):
+        idx = xp.broadcast_to(xp.reshape(x, full + (1, 1)), full + (1, k))
+        row = xp.take_along_axis(mats[t], xp.astype(idx, xp.int64), axis=-2)[..., 0, :]
+        logits = row + betas[t]
+        if temperature == 1:
+            logits = logits + xp.asarray(draw(t, full + (k,)), dtype=logits.dtype)
+        x = xp.argmax(logits, axis=-1)
+        out.append(x)
+    return xp.stack(out)
