@@ -19,7 +19,11 @@ step's site) and ``x_t`` (the vectorized site), and multiplies the steps as a ch
   chain, of one support size;
 * a step may depend on the step before only through the carried enumerated state
   (``history=1``); continuous values cannot be carried;
-* the chain's latest state cannot be used after the loop.
+* the chain's latest state cannot be used after the loop;
+* the vectorized form is for enumeration only: run forward (``seed``/``trace``, ``Predictive``
+  without ``infer_discrete``), the vectorized step draws every later state from the *first*
+  step's state, which is not the chain. Draw the states with ``infer_discrete``, or simulate
+  with a ``markov`` loop.
 
 Enumeration (``TraceEnum_ELBO``, NUTS/HMC with enumerated sites, ``log_marginal``,
 ``infer_discrete``) contracts it; everything else sees the two steps' sites, ``x_0`` and
