@@ -16,6 +16,7 @@ from polyro.core.density import log_density, potential_energy
 from polyro.core.enum_config import config_enumerate
 from polyro.errors import ModelError
 from polyro.inference.enum import infer_discrete, log_marginal, markov
+from polyro.testing import sample_values
 
 ENUM = {"enumerate": "parallel"}
 RNG = np.random.default_rng(1234)
@@ -101,7 +102,7 @@ def nested_np():
 # ------------------------------------------------------------------------- marginal likelihood
 @pytest.mark.parametrize("use_markov", [True, False])
 def test_hmm_log_marginal(backend, use_markov):
-    lm = log_marginal(hmm, *_hmm_args(backend), use_markov=use_markov)
+    lm = backend.jit(lambda *a: log_marginal(hmm, *a, use_markov=use_markov))(*_hmm_args(backend))
     np.testing.assert_allclose(backend.to_numpy(lm), np.logaddexp.reduce(HMM_LOGJ), rtol=1e-10)
 
 
@@ -124,13 +125,14 @@ def test_mixture_log_marginal(backend):
 
 
 def test_nested_plates_log_marginal(backend):
-    lm = log_marginal(nested, backend.asarray(PG), backend.asarray(PU), backend.asarray(Y_NEST))
+    lm = backend.jit(lambda *a: log_marginal(nested, *a))(
+        backend.asarray(PG), backend.asarray(PU), backend.asarray(Y_NEST))
     np.testing.assert_allclose(backend.to_numpy(lm), nested_np(), rtol=1e-10)
 
 
 def test_explicit_max_plate_nesting_larger(backend):
-    lm = log_marginal(nested, backend.asarray(PG), backend.asarray(PU), backend.asarray(Y_NEST),
-                      max_plate_nesting=4)
+    lm = backend.jit(lambda *a: log_marginal(nested, *a, max_plate_nesting=4))(
+        backend.asarray(PG), backend.asarray(PU), backend.asarray(Y_NEST))
     np.testing.assert_allclose(backend.to_numpy(lm), nested_np(), rtol=1e-10)
 
 
@@ -155,14 +157,14 @@ def test_potential_energy_with_continuous_site(backend):
 
 # ------------------------------------------------------------------------- infer_discrete
 def test_infer_discrete_map_hmm(backend):
-    tr = handlers.trace(infer_discrete(hmm, temperature=0)).get_trace(*_hmm_args(backend))
-    got = tuple(int(backend.to_numpy(tr[f"x_{t}"]["value"])) for t in range(T))
+    vals = sample_values(backend, hmm, *_hmm_args(backend), temperature=0)
+    got = tuple(int(vals[f"x_{t}"]) for t in range(T))
     assert got == HMM_STATES[int(np.argmax(HMM_LOGJ))]
 
 
 def test_infer_discrete_map_nested(backend):
-    tr = handlers.trace(infer_discrete(nested, temperature=0, first_available_dim=-3)).get_trace(
-        backend.asarray(PG), backend.asarray(PU), backend.asarray(Y_NEST))
+    vals = sample_values(backend, nested, backend.asarray(PG), backend.asarray(PU),
+                         backend.asarray(Y_NEST), temperature=0, first_available_dim=-3)
     best, arg = -np.inf, None
     for g in range(2):
         for us in itertools.product(range(2), repeat=NA):
@@ -173,9 +175,9 @@ def test_infer_discrete_map_nested(backend):
                       + st.norm.logpdf(Y_NEST, g + np.array(us)[None, :] + 0.5 * w, 1.0).sum())
                 if lp > best:
                     best, arg = lp, (g, us, w)
-    assert int(backend.to_numpy(tr["g"]["value"])) == arg[0]
-    np.testing.assert_array_equal(backend.to_numpy(tr["u"]["value"]), np.array(arg[1]))
-    np.testing.assert_array_equal(backend.to_numpy(tr["w"]["value"]), arg[2])
+    assert int(vals["g"]) == arg[0]
+    np.testing.assert_array_equal(vals["u"], np.array(arg[1]))
+    np.testing.assert_array_equal(vals["w"], arg[2])
 
 
 def _chi2_pvalue(counts, probs):
@@ -208,9 +210,8 @@ def test_infer_discrete_samples_hmm_chisquare(backend):
                      + st.norm.logpdf(ys, LOCS[list(s)], 1.0).sum() for s in states])
     post = np.exp(logj - np.logaddexp.reduce(logj))
     args = [backend.asarray(v) for v in (INIT, TRANS, LOCS, ys)]
-    tr = handlers.trace(infer_discrete(model, temperature=1, rng_key=backend.key(7))).get_trace(
-        *args)
-    xs = np.stack([backend.to_numpy(tr[f"x_{t}"]["value"]) for t in range(tt)], axis=-1)
+    vals = sample_values(backend, model, *args, temperature=1, rng_key=backend.key(7))
+    xs = np.stack([vals[f"x_{t}"] for t in range(tt)], axis=-1)
     assert xs.shape == (n, tt)
     codes = (xs * K ** np.arange(tt)[::-1]).sum(-1)
     counts = np.bincount(codes, minlength=K ** tt).astype(float)

@@ -33,8 +33,16 @@ def _a(x):
 
 
 def _loss(be, elbo, params, model, guide, *args):
+    """The loss as one compiled program where the engine compiles (eager JAX compiles each op)."""
     p = {k: be.asarray(v) for k, v in params.items()}
-    return float(be.to_numpy(elbo.loss(be.key(0), p, model, guide, *args)))
+    arrays = [a for a in args if be.is_array(a)]
+
+    def run(p, *xs):  # Python values (flags) stay static
+        it = iter(xs)
+        return elbo.loss(be.key(0), p, model, guide,
+                         *[next(it) if be.is_array(a) else a for a in args])
+
+    return float(be.to_numpy(be.jit(run)(p, *arrays)))
 
 
 # ---------------------------------------------------------------- 1. one global site
@@ -69,8 +77,8 @@ def test_global_site_loss(backend):
 def test_global_site_grad(grad_backend):
     be = grad_backend
     elbo = TraceEnum_ELBO(max_plate_nesting=0)
-    val, grad = be.value_and_grad(
-        lambda q: elbo.loss(be.key(0), {"q": q}, model1, guide1))(be.asarray(Q1))
+    val, grad = be.jit(be.value_and_grad(
+        lambda q: elbo.loss(be.key(0), {"q": q}, model1, guide1)))(be.asarray(Q1))
     np.testing.assert_allclose(float(be.to_numpy(val)), brute1(Q1), atol=1e-10)
     ref = finite_difference_grad(brute1, Q1)
     np.testing.assert_allclose(be.to_numpy(grad), ref, rtol=1e-6, atol=1e-7)
@@ -185,7 +193,8 @@ def test_case_grad(grad_backend, case):
     model, guide, y, name, value, brute, _ = CASES[case]
     elbo = TraceEnum_ELBO(max_plate_nesting=1)
     yb = be.asarray(y)
-    grad = be.grad(lambda q: elbo.loss(be.key(0), {name: q}, model, guide, yb))(be.asarray(value))
+    grad = be.jit(be.grad(lambda q: elbo.loss(be.key(0), {name: q}, model, guide, yb)))(
+        be.asarray(value))
     np.testing.assert_allclose(be.to_numpy(grad), finite_difference_grad(brute, value),
                                rtol=1e-6, atol=1e-7)
 

@@ -4,6 +4,7 @@ Oracles: brute-force sums over every path in numpy/scipy float64 (and finite dif
 them for gradients); never the backend under test.
 """
 
+import functools
 import itertools
 
 import numpy as np
@@ -15,7 +16,8 @@ import polyro
 import polyro.distributions as dist
 from polyro.errors import ModelError
 from polyro.inference import TraceEnum_ELBO
-from polyro.inference.enum import infer_discrete, log_marginal, vectorized_markov
+from polyro.inference.enum import log_marginal, vectorized_markov
+from polyro.testing import sample_values
 
 ENUM = {"enumerate": "parallel"}
 RNG = np.random.default_rng(7)
@@ -239,10 +241,8 @@ def _hmm_logj(init, trans, locs, ys, xs):
 
 def test_infer_discrete_map_is_the_brute_force_argmax(backend):
     be = backend
-    trace = polyro.handlers.trace(infer_discrete(hmm, temperature=0)).get_trace(
-        *_args(be, INIT, TRANS, LOCS, YS))
-    got = [int(be.to_numpy(trace["x_0"]["value"]))] + [
-        int(v) for v in be.to_numpy(trace[f"x_{slice(1, T)}"]["value"])]
+    vals = sample_values(be, hmm, *_args(be, INIT, TRANS, LOCS, YS), temperature=0)
+    got = [int(vals["x_0"])] + [int(v) for v in vals[f"x_{slice(1, T)}"]]
     best = max(_paths(T), key=lambda xs: _hmm_logj(INIT, TRANS, LOCS, YS, xs))
     assert tuple(got) == best
 
@@ -265,10 +265,10 @@ def test_infer_discrete_samples_match_the_exact_posterior(backend):
 
     logj = np.array([_hmm_logj(INIT, TRANS, LOCS, ys, xs) for xs in _paths(tt)])
     post = np.exp(logj - logsumexp(logj))
-    trace = polyro.handlers.trace(infer_discrete(model, temperature=1, rng_key=be.key(3))
-                                  ).get_trace(*_args(be, INIT, TRANS, LOCS, ys))
-    x0 = be.to_numpy(trace["x_0"]["value"]).reshape(n)
-    later = be.to_numpy(trace[f"x_{slice(1, tt)}"]["value"]).reshape(tt - 1, n)
+    vals = sample_values(be, model, *_args(be, INIT, TRANS, LOCS, ys), temperature=1,
+                            rng_key=be.key(3))
+    x0 = vals["x_0"].reshape(n)
+    later = vals[f"x_{slice(1, tt)}"].reshape(tt - 1, n)
     xs = np.concatenate([x0[None], later]).T
     codes = (xs * K ** np.arange(tt)[::-1]).sum(-1)
     counts = np.bincount(codes, minlength=K ** tt).astype(float)
@@ -283,23 +283,30 @@ def test_infer_discrete_map_of_two_chains(backend):
     next step ignores), against the brute-force argmax of the complete-data log joint."""
     be = backend
     ys = YS[:3]
-    trace = polyro.handlers.trace(infer_discrete(factorial, temperature=0)).get_trace(
-        *_args(be, INIT, TRANS, TRANS2, W, LOC2, ys))
+    vals = sample_values(be, factorial, *_args(be, INIT, TRANS, TRANS2, W, LOC2, ys),
+                            temperature=0)
 
     def states(name):
-        first = int(be.to_numpy(trace[f"{name}_0"]["value"]))
-        later = be.to_numpy(trace[f"{name}_{slice(1, len(ys))}"]["value"]).reshape(-1)
-        return (first, *[int(v) for v in later])
+        later = vals[f"{name}_{slice(1, len(ys))}"].reshape(-1)
+        return (int(vals[f"{name}_0"]), *[int(v) for v in later])
+
+    assert (states("x"), states("v"), states("c")) == _factorial_map(len(ys))
+
+
+@functools.cache
+def _factorial_map(n):
+    """The brute-force argmax over every (x, v, c) path of ``factorial`` on ``YS[:n]``."""
+    ys = YS[:n]
+    emit = st.norm.logpdf(ys[:, None, None, None], LOC2[None, :, None, :]
+                          + 0.5 * np.arange(K2)[None, None, :, None], 1.0)  # (t, x, v, c)
 
     def logj(xs, vs, cs):
         lp = np.log(INIT[xs[0]]) + np.log(W[vs[0]])
-        for t in range(len(ys)):
+        for t in range(n):
             if t:
                 lp += np.log(TRANS[xs[t - 1], xs[t]]) + np.log(TRANS2[vs[t - 1], vs[t]])
-            lp += np.log(W[cs[t]]) + st.norm.logpdf(ys[t], LOC2[xs[t], cs[t]] + 0.5 * vs[t])
+            lp += np.log(W[cs[t]]) + emit[t, xs[t], vs[t], cs[t]]
         return lp
 
-    n = len(ys)
-    best = max(((xs, vs, cs) for xs in _paths(n) for vs in _paths(n, K2) for cs in _paths(n, K2)),
+    return max(((xs, vs, cs) for xs in _paths(n) for vs in _paths(n, K2) for cs in _paths(n, K2)),
                key=lambda a: logj(*a))
-    assert (states("x"), states("v"), states("c")) == best
