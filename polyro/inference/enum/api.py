@@ -21,6 +21,7 @@ from typing import Any
 from polyro.backends import backend_of, current
 from polyro.core.handlers import block, enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
+from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
 from polyro.errors import ModelError
 from polyro.inference.enum.contract import sum_product
 from polyro.inference.enum.vectorized import (
@@ -137,9 +138,11 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int, chain_steps: di
     ([], {}, {}, [])
     """
     factors, var_ord, sizes, order = [], {}, {}, []
+    marked = False  # a vectorized_markov site seen: only then look for chains (a second pass)
     for name, site in tr.items():
         if site.get("type") != "sample":
             continue
+        marked = marked or VMARKOV_KEY in site["infer"]
         for f in site["cond_indep_stack"]:
             if f.dim is not None:
                 sizes[f.name] = f.subsample_size
@@ -152,7 +155,7 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int, chain_steps: di
         lp, keep, pseudo = labelled_log_density(site, _site_log_prob(site), max_plate_nesting,
                                                 sizes)
         factors.append((lp, keep, frozenset(plates | pseudo)))
-    chains = vectorized_chains(tr)
+    chains = vectorized_chains(tr) if marked else None
     if chains:
         factors, var_ord, order = contract_vectorized_chains(factors, var_ord, sizes, order,
                                                              chains, op, chain_steps)
@@ -228,11 +231,11 @@ def _place(idx: Any, labels: tuple, var: str, tr: Mapping[str, Any], mpn: int) -
     return x
 
 
-def _sample_vectorized(be: Any, m: str, pairs: list, step: tuple, sampled: dict, tr: Mapping,
+def _sample_vectorized(be: Any, m: str, step: tuple, sampled: dict, tr: Mapping,
                        temperature: int, key: Any) -> dict:
     """The states of a vectorized chain's later steps given its first step's sampled state:
     ``{site: (indices, labels)}`` with axes ``(m, *batch)``."""
-    mats, batch = step
+    mats, batch, pairs, sizes = step
     outside = [lab for lab in batch if lab in tr and tr[lab].get("type") == "sample"]
     if outside:
         raise NotImplementedError(
@@ -243,13 +246,12 @@ def _sample_vectorized(be: Any, m: str, pairs: list, step: tuple, sampled: dict,
     from polyro.inference.enum.contract import align
 
     first = None
-    sizes = [tr[p]["infer"]["_enum_support"][0] for p, _ in pairs]
     for (p, _), k in zip(pairs, sizes, strict=True):
         idx, labs = sampled[p]
         idx = align(idx, labs, batch) if batch else xp.reshape(idx, ())
         first = idx if first is None else first * k + idx
 
-    def draw(t: int, shape: tuple) -> Any:
+    def draw(t: int, shape: tuple) -> Any:  # a stream apart from the records' fold_in(key, i)
         return be.gumbel(be.fold_in(be.fold_in(key, 7919), t), shape)
 
     joint = sample_chain(mats, first, temperature, draw if temperature == 1 else None)
@@ -291,8 +293,7 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
             mpn = -first_available_dim - 1
         with block():
             tr = _run_enum(fn, args, kwargs, mpn)
-        chains = vectorized_chains(tr)
-        steps: dict = {}
+        steps: dict = {}  # the vectorized chains' step matrices, by chain
         factors, var_ord, sizes, order = trace_factors(tr, mpn, steps,
                                                        "sum" if temperature == 1 else "max")
         records: list = []
@@ -326,9 +327,8 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
             else:
                 idx = xp.argmax(logits, axis=-1)
             sampled[v] = (idx, out_plates)
-        for m, pairs in chains.items():
-            sampled.update(_sample_vectorized(be, m, pairs, steps[m], sampled, tr, temperature,
-                                              key))
+        for m, step in steps.items():
+            sampled.update(_sample_vectorized(be, m, step, sampled, tr, temperature, key))
         values = {}
         for v, (idx, labs) in sampled.items():
             site = tr[v]

@@ -90,9 +90,10 @@ def contract_vectorized_chains(factors: Sequence[tuple], var_ordinals: dict[str,
     :func:`vectorized_chains`) contracted into one factor over its first step's state; the
     vectorized steps' variables are gone from ``var_ordinals`` and ``order``.
 
-    With ``steps`` a dict, ``steps[chain]`` is set to ``(mats, batch)``: the stacked per-step
-    log-matrices ``(n, *batch, K, K)`` (the states of the chain's pairs flattened, first pair
-    slowest) and the labels of the batch axes (what :func:`sample_chain` needs).
+    With ``steps`` a dict, ``steps[chain]`` is set to ``(mats, batch, pairs, sizes)``: the
+    stacked per-step log-matrices ``(n, *batch, K, K)`` (the states of the chain's pairs
+    flattened, first pair slowest), the labels of the batch axes, the chain's pairs and their
+    support sizes (what :func:`sample_chain` and ``infer_discrete`` need).
 
     >>> contract_vectorized_chains([], {}, {}, [], {})
     ([], {}, [])
@@ -133,7 +134,7 @@ def contract_vectorized_chains(factors: Sequence[tuple], var_ordinals: dict[str,
         r = sum_product(sub, {}, plate_sizes, op, keep=keep)
         mats, ks = _step_matrices(r, m, batch, pairs, plate_sizes)
         if steps is not None:
-            steps[m] = (mats, batch)
+            steps[m] = (mats, batch, pairs, ks)
         msg_t, msg_labs = _chain_message(mats, ks, batch, pairs, op)
         factors = rest + [(msg_t, msg_labs, outer)]
         for v in currs:
