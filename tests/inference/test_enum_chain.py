@@ -259,8 +259,11 @@ def test_chain_map(backend, count_chains):
 # ------------------------------------------------------------------------- engine pieces
 def test_chain_product_prefix_and_log_matmul(backend):
     """Odd and even lengths (the tree carries an odd step up a level), batch dims, -inf;
-    log_matmul's exact and matmul forms with large magnitudes."""
-    mats = [np.log(RNG.dirichlet(np.ones(4), size=(n, 2, 4))) for n in (1, 5, 8)]
+    lengths past ``SCAN_MIN`` (an engine that compiles multiplies them in blocked loops: 30
+    fills its 6 x 5 blocks, 17 and 37 pad the last block); log_matmul's exact and matmul forms
+    with large magnitudes."""
+    mats = [np.log(RNG.dirichlet(np.ones(4), size=(n, 2, 4))) for n in (1, 5, 8, 17, 30, 37)]
+    assert chain_mod.SCAN_MIN < 17
     for m in mats:
         m[:, :, 0, 1] = -np.inf
     a = RNG.normal(size=(3, 5, 6)) * 30.0
@@ -292,6 +295,35 @@ def test_chain_product_prefix_and_log_matmul(backend):
                 np.testing.assert_allclose(g, r, rtol=1e-12)
     with pytest.raises(ValueError, match="op must be"):
         log_matmul(backend.asarray(a), backend.asarray(b), "prod")
+
+
+def test_long_chain_product_gradient(backend):
+    """The gradient of a weighted sum of ``chain_product`` over 37 steps with structural zeros
+    (the blocked loops on an engine that compiles) equals central finite differences of the
+    numpy product; numpy says it cannot differentiate."""
+    m = np.log(RNG.dirichlet(np.ones(3), size=(37, 3)))
+    m[4, 0, 1] = m[20, :, 2] = -np.inf
+    w = RNG.normal(size=(3, 3))
+
+    def ref(v: np.ndarray) -> float:
+        p = np.eye(3)
+        for x in v:
+            p = p @ np.exp(x)
+        return float((w * np.log(p)).sum())
+
+    def f(x):
+        return backend.xp.sum(backend.asarray(w) * chain_product(x))
+
+    if not backend.SUPPORTS_AUTODIFF:
+        with pytest.raises(AutodiffUnavailableError, match="automatic differentiation"):
+            backend.grad(f)(backend.asarray(m))
+        return
+    g = backend.to_numpy(backend.jit(backend.grad(f))(backend.asarray(m)))
+    fin = np.isfinite(m)
+    with np.errstate(divide="ignore"):
+        fd = finite_difference_grad(lambda v: ref(np.where(fin, v, -np.inf)), np.where(fin, m, 0))
+    np.testing.assert_allclose(g[fin], fd[fin], atol=1e-6)
+    assert np.all(g[~fin] == 0)
 
 
 def test_find_chain_refuses_non_chains():

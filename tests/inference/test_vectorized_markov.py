@@ -240,6 +240,16 @@ def test_infer_discrete_map_is_the_brute_force_argmax(backend):
     assert tuple(got) == best
 
 
+def copied_hmm(n, init, trans, locs, ys):
+    """``n`` iid copies of the HMM on ``ys`` in a plate around the chain."""
+    with polyro.plate("copies", n, dim=-1):
+        x = None
+        for t in vectorized_markov(name="time", size=ys.shape[0], dim=-2):
+            p = init if t == 0 else trans[x]
+            x = polyro.sample(f"x_{t}", dist.Categorical(probs=p), infer=ENUM)
+            polyro.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t][..., None])
+
+
 def test_infer_discrete_samples_match_the_exact_posterior(backend):
     """Joint posterior of (x_0, x_1, x_2) of a short HMM, N iid copies in a plate around the
     chain; chi-square against the exact posterior. Seed fixed (key(3)); false-failure rate of a
@@ -248,14 +258,7 @@ def test_infer_discrete_samples_match_the_exact_posterior(backend):
     n, tt = 2000, 3
     ys = YS[:tt]
 
-    def model(init, trans, locs, ys):
-        with polyro.plate("copies", n, dim=-1):
-            x = None
-            for t in vectorized_markov(name="time", size=tt, dim=-2):
-                p = init if t == 0 else trans[x]
-                x = polyro.sample(f"x_{t}", dist.Categorical(probs=p), infer=ENUM)
-                polyro.sample(f"y_{t}", dist.Normal(locs[x], 1.0), obs=ys[t][..., None])
-
+    model = functools.partial(copied_hmm, n)
     logj = np.array([_hmm_logj(INIT, TRANS, LOCS, ys, xs) for xs in _paths(tt)])
     post = np.exp(logj - logsumexp(logj))
     vals = sample_values(be, model, *_args(be, INIT, TRANS, LOCS, ys), temperature=1,
@@ -303,3 +306,77 @@ def _factorial_map(n):
 
     return max(((xs, vs, cs) for xs in _paths(n) for vs in _paths(n, K2) for cs in _paths(n, K2)),
                key=lambda a: logj(*a))
+
+
+# a chain long enough for the blocked loops an engine that compiles uses (chain.SCAN_MIN);
+# oracles: the forward algorithm, Viterbi and forward-backward marginals in plain numpy
+TL = 40
+YSL = RNG.normal(size=TL) * 1.5
+
+
+def _emissions(ys):
+    return st.norm.logpdf(ys[:, None], LOCS[None, :], 1.0)          # (t, state)
+
+
+def _forward(ys):
+    e, lt = _emissions(ys), np.log(TRANS)
+    alpha = [np.log(INIT) + e[0]]
+    for t in range(1, len(ys)):
+        alpha.append(logsumexp(alpha[-1][:, None] + lt, axis=0) + e[t])
+    return np.array(alpha)
+
+
+def _viterbi(ys):
+    e, lt = _emissions(ys), np.log(TRANS)
+    delta, back = np.log(INIT) + e[0], []
+    for t in range(1, len(ys)):
+        s = delta[:, None] + lt
+        back.append(s.argmax(0))
+        delta = s.max(0) + e[t]
+    path = [int(delta.argmax())]
+    for b in reversed(back):
+        path.append(int(b[path[-1]]))
+    return path[::-1]
+
+
+def _marginals(ys):
+    e, lt, alpha = _emissions(ys), np.log(TRANS), _forward(ys)
+    beta = [np.zeros(K)]
+    for t in range(len(ys) - 1, 0, -1):
+        beta.append(logsumexp(lt + (e[t] + beta[-1])[None, :], axis=1))
+    lp = alpha + np.array(beta[::-1])
+    return np.exp(lp - logsumexp(lp, axis=1, keepdims=True))
+
+
+def test_long_chain_marginal_and_map(backend):
+    """T=40: the log marginal equals the numpy forward algorithm and the MAP path its Viterbi
+    path (through ``chain_product`` / ``chain_prefix`` and the forward pass of
+    ``sample_chain``, blocked loops on JAX)."""
+    be = backend
+    args = _args(be, INIT, TRANS, LOCS, YSL)
+    lm = be.jit(lambda *a: log_marginal(hmm, *a))(*args)
+    assert float(lm) == pytest.approx(float(logsumexp(_forward(YSL)[-1])), rel=1e-10)
+    vals = sample_values(be, hmm, *args, temperature=0)
+    got = [int(vals["x_0"])] + [int(v) for v in vals[f"x_{slice(1, TL)}"]]
+    assert got == _viterbi(YSL)
+
+
+def test_long_chain_samples_match_forward_backward(backend):
+    """T=40, 3000 iid copies in a plate: the sampled state at steps 0, 17 and 39 against the
+    forward-backward marginals (chi-square each; seed fixed, key(5); false-failure rate of a
+    correct sampler below 3e-5 per run)."""
+    be = backend
+    n = 3000
+
+    model = functools.partial(copied_hmm, n)
+    vals = sample_values(be, model, *_args(be, INIT, TRANS, LOCS, YSL), temperature=1,
+                         rng_key=be.key(5))
+    xs = np.concatenate([vals["x_0"].reshape(1, n), vals[f"x_{slice(1, TL)}"].reshape(TL - 1, n)])
+    post = _marginals(YSL)
+    for t in (0, 17, TL - 1):
+        counts = np.bincount(xs[t], minlength=K).astype(float)
+        small = post[t] * n < 5             # states expected fewer than 5 times: pooled
+        obs, exp = counts[~small], post[t][~small] * n
+        if small.any():
+            obs, exp = np.append(obs, counts[small].sum()), np.append(exp, post[t][small].sum() * n)
+        assert st.chisquare(obs, exp).pvalue > 1e-5, (t, counts, post[t] * n)

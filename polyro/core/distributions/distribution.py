@@ -151,7 +151,7 @@ class Distribution(metaclass=DistributionMeta):
             value = getattr(self, name, None)
             if value is None:
                 continue
-            ok_np, _ = concrete_check(constraint, value)
+            ok_np, _ = concrete_check(constraint, value, concrete_only=True)
             if ok_np is None or ok_np.all():
                 continue
             self._raise_bad_parameter(name, constraint, value, ok_np)
@@ -187,7 +187,7 @@ class Distribution(metaclass=DistributionMeta):
             return
         if constraints.is_dependent(self.support):
             return
-        ok_np, _ = concrete_check(self.support, value)
+        ok_np, _ = concrete_check(self.support, value, concrete_only=True)
         if ok_np is not None and not ok_np.all():
             from polyro.core.distributions.util import raise_outside_support
 

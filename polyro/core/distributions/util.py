@@ -144,9 +144,14 @@ def host_check(constraint: Any, value: Any) -> np.ndarray | None:
         return np.asarray(host.check(hv))
 
 
-def concrete_check(constraint: Any, value: Any) -> tuple[np.ndarray | None, Any]:
+def concrete_check(constraint: Any, value: Any, concrete_only: bool = False
+                   ) -> tuple[np.ndarray | None, Any]:
     """``(ok as numpy, or None while traced; the engine's ok array, or None when the host
     answered)``: :func:`host_check` where it can, else the engine's ``check``, run once.
+
+    ``concrete_only=True`` is for callers that only raise on a concrete answer: a traced
+    ``value`` then gives ``(None, None)`` without adding the check's operations to the traced
+    program (where nothing would read them).
 
     >>> from polyro.core.distributions import constraints
     >>> concrete_check(constraints.positive, np.array([1.0, -1.0]))
@@ -155,6 +160,8 @@ def concrete_check(constraint: Any, value: Any) -> tuple[np.ndarray | None, Any]
     ok_np = host_check(constraint, value)
     if ok_np is not None:
         return ok_np, None
+    if concrete_only and not is_concrete(value):
+        return None, None
     ok = constraint.check(value)
     return concrete_numpy(ok), ok
 

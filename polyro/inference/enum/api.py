@@ -251,8 +251,8 @@ def _sample_vectorized(be: Any, m: str, step: tuple, sampled: dict, tr: Mapping,
         idx = align(idx, labs, batch) if batch else xp.reshape(idx, ())
         first = idx if first is None else first * k + idx
 
-    def draw(t: int, shape: tuple) -> Any:  # a stream apart from the records' fold_in(key, i)
-        return be.gumbel(be.fold_in(be.fold_in(key, 7919), t), shape)
+    def draw(shape: tuple) -> Any:  # a stream apart from the records' fold_in(key, i)
+        return be.gumbel(be.fold_in(key, 7919), shape)
 
     joint = sample_chain(mats, first, temperature, draw if temperature == 1 else None)
     out = {}

@@ -8,9 +8,11 @@ gradients). :func:`find_chain` recognises such a run among the live factors of a
 :func:`contract_chain` adds each step's factors into one ``(K, K)`` log-matrix ``N_t`` (any
 other labels, such as plates, ride along as batch dims), stacks them into one ``(n, ..., K, K)``
 tensor and multiplies them in log space with a balanced tree (:func:`chain_product`):
-``ceil(log2 n)`` batched steps, so the compiled graph of the contraction no longer grows with n.
-``infer_discrete`` needs every forward message: :func:`chain_prefix` computes all prefix
-products in ``ceil(log2 n)`` batched steps (Hillis-Steele).
+``ceil(log2 n)`` batched steps. ``infer_discrete`` needs every forward message:
+:func:`chain_prefix` computes all prefix products in ``ceil(log2 n)`` batched steps
+(Hillis-Steele). On an engine that compiles (``SUPPORTS_JIT``), chains longer than
+:data:`SCAN_MIN` run instead as two nested loops over ``sqrt(n)``-sized blocks, so the compiled
+program of the contraction (and of its gradient) does not grow with n.
 
 ``op="sum"`` is the log-space (sum-product) matrix product, ``op="max"`` the max-plus
 (Viterbi) one. Gradients flow through every step; no value ever takes ``log(0)`` on a path
@@ -42,6 +44,9 @@ MIN_CHAIN = 2
 #: log_matmul forms the (..., i, j, k) terms and log-sum-exps them exactly while there are at
 #: most this many of them (16 MiB in float64); beyond, it shifts and multiplies with matmul
 _EXACT_MAX = 1 << 21
+#: on an engine that compiles, chains of more steps than this multiply in two nested loops
+#: (:func:`_blocked_product`), shorter ones by the log-depth tree
+SCAN_MIN = 16
 
 
 def _where_finite(m: Any, xp: Any) -> Any:
@@ -101,7 +106,14 @@ def log_matmul(a: Any, b: Any, op: str = "sum", exact: bool | None = None) -> An
 
 def chain_product(mats: Any, op: str = "sum") -> Any:
     """The log-space product ``mats[0] @ mats[1] @ ... @ mats[n-1]`` of a stack
-    ``(n, ..., K, K)``, by a balanced tree of ``ceil(log2 n)`` batched :func:`log_matmul` s.
+    ``(n, ..., K, K)``.
+
+    Eager engines multiply by a balanced tree of ``ceil(log2 n)`` batched :func:`log_matmul` s
+    (few, wide operations). On an engine that compiles (``SUPPORTS_JIT``) a chain longer than
+    :data:`SCAN_MIN` runs as two nested loops over ``sqrt(n)``-sized blocks
+    (:func:`_blocked_product`): the tree's levels have ``log2 n`` different shapes, each one more
+    copy of the product (and of its gradient) for the compiler, while the loops compile one body
+    each whatever ``n`` is.
 
     >>> import numpy as np
     >>> m = np.log(np.random.default_rng(0).dirichlet(np.ones(3), size=(5, 3)))
@@ -109,7 +121,10 @@ def chain_product(mats: Any, op: str = "sum") -> Any:
     >>> bool(np.allclose(chain_product(m), ref))
     True
     """
-    xp = backend_of(mats).xp
+    be = backend_of(mats)
+    xp = be.xp
+    if be.SUPPORTS_JIT and int(mats.shape[0]) > SCAN_MIN:
+        return _blocked_product(mats, op)
     while int(mats.shape[0]) > 1:
         n = int(mats.shape[0])
         half = n // 2
@@ -121,7 +136,8 @@ def chain_product(mats: Any, op: str = "sum") -> Any:
 
 def chain_prefix(mats: Any, op: str = "sum") -> Any:
     """Every prefix product: ``out[i] = mats[0] @ ... @ mats[i]`` (log space), ``(n, ..., K,
-    K)``, in ``ceil(log2 n)`` batched steps (Hillis-Steele scan).
+    K)``: ``ceil(log2 n)`` batched steps (Hillis-Steele scan) on eager engines, two nested
+    block loops on an engine that compiles (as in :func:`chain_product`).
 
     >>> import numpy as np
     >>> m = np.log(np.random.default_rng(1).dirichlet(np.ones(2), size=(4, 2)))
@@ -129,13 +145,74 @@ def chain_prefix(mats: Any, op: str = "sum") -> Any:
     >>> bool(np.allclose(out[2], np.log(np.exp(m[0]) @ np.exp(m[1]) @ np.exp(m[2]))))
     True
     """
-    xp = backend_of(mats).xp
+    be = backend_of(mats)
+    xp = be.xp
     n = int(mats.shape[0])
+    if be.SUPPORTS_JIT and n > SCAN_MIN:
+        return _blocked_prefix(mats, op)
     s = 1
     while s < n:
         mats = xp.concat([mats[:s], log_matmul(mats[:n - s], mats[s:], op)], axis=0)
         s *= 2
     return mats
+
+
+def _blocks(mats: Any) -> Any:
+    """The stack ``(n, ..., K, K)`` padded with log-identities to ``B * L`` matrices
+    (``L = ceil(sqrt(n))``, ``B = ceil(n / L)``) and laid out as ``(L, B, ..., K, K)``:
+    ``out[l, b] = mats[b * L + l]``."""
+    xp = backend_of(mats).xp
+    n = int(mats.shape[0])
+    width = math.isqrt(n - 1) + 1
+    nblocks = -(-n // width)
+    rest = tuple(int(s) for s in mats.shape[1:])
+    pad = nblocks * width - n
+    if pad:
+        eye = xp.eye(rest[-1], dtype=mats.dtype)
+        ident = xp.where(eye > 0, xp.zeros_like(eye), xp.full_like(eye, -math.inf))
+        mats = xp.concat([mats, xp.broadcast_to(ident, (pad,) + rest)], axis=0)
+    return xp.moveaxis(xp.reshape(mats, (nblocks, width) + rest), 1, 0)
+
+
+def _blocked_product(mats: Any, op: str) -> Any:
+    """:func:`chain_product` as two loops (``be.scan``): the ``B`` block products advance
+    together through the ``L`` steps of a block, then the block products are multiplied in
+    order. ``L + B - 2`` sequential steps, two compiled loop bodies."""
+    be = backend_of(mats)
+    steps = _blocks(mats)
+
+    def mul(carry: Any, m: Any) -> tuple[Any, None]:
+        return log_matmul(carry, m, op), None
+
+    within, _ = be.scan(mul, steps[0], steps[1:])
+    total, _ = be.scan(mul, within[0], within[1:])
+    return total
+
+
+def _blocked_prefix(mats: Any, op: str) -> Any:
+    """:func:`chain_prefix` from the same blocks: every prefix within a block (one loop over
+    the ``L`` steps), the inclusive prefixes of the block products (one loop over the ``B``
+    blocks), then one batched product joins them."""
+    be = backend_of(mats)
+    xp = be.xp
+    n = int(mats.shape[0])
+    steps = _blocks(mats)
+
+    def mul(carry: Any, m: Any) -> tuple[Any, Any]:
+        out = log_matmul(carry, m, op)
+        return out, out
+
+    _, ys = be.scan(mul, steps[0], steps[1:])
+    within = xp.concat([steps[0][None], ys], axis=0)          # (L, B, ...): prefix in block
+    totals = within[-1]
+    _, ys = be.scan(mul, totals[0], totals[1:])
+    inclusive = xp.concat([totals[:1], ys], axis=0)           # blocks 0 .. b
+    before = inclusive[:-1]                                   # blocks 0 .. b-1, for b >= 1
+    joined = log_matmul(xp.broadcast_to(before[None], (int(within.shape[0]),) + tuple(
+        int(s) for s in before.shape)), within[:, 1:], op)
+    out = xp.concat([within[:, :1], joined], axis=1)          # (L, B, ...)
+    out = xp.moveaxis(out, 0, 1)
+    return xp.reshape(out, (-1,) + tuple(int(s) for s in mats.shape[1:]))[:n]
 
 
 def find_chain(v: str, live: dict, by_label: dict, is_local: Callable[[str], bool]

@@ -11,8 +11,9 @@ replaces the second set by one factor over the ``p_j``:
    ``(n, ..., K_p, K_c)`` log-matrix per step, the ``k`` states of a step flattened into one
    axis (every enumerated site of a step is paired, so a step has no other enumerated
    variables: a per-step mixture component is a chain state the next step ignores);
-2. the ``n`` matrices are multiplied in log space by a balanced tree
-   (:func:`polyro.inference.enum.chain.chain_product`, ``ceil(log2 n)`` batched products);
+2. the ``n`` matrices are multiplied in log space
+   (:func:`polyro.inference.enum.chain.chain_product`: ``ceil(log2 n)`` batched products, or
+   two loops over blocks on an engine that compiles);
 3. the last state is summed (or maximized) out, leaving a message over the first step's state.
 
 The rest of the trace is then contracted as usual, so every consumer of
@@ -185,8 +186,10 @@ def sample_chain(mats: Any, first: Any, temperature: int, draw: Any = None) -> A
 
     ``temperature=1`` draws each state from its exact conditional given the one before and
     every later factor (forward filtering is already in ``first``; the backward messages are
-    suffix products, ``ceil(log2 n)`` batched steps); ``draw(t, shape)`` returns Gumbel noise of
-    ``shape`` for step ``t``. ``temperature=0`` takes the max-product (Viterbi) path.
+    suffix products, :func:`~polyro.inference.enum.chain.chain_prefix`); ``draw(shape)`` returns
+    the Gumbel noise of all ``n`` steps at once, ``shape = (n, *batch, K)``. ``temperature=0``
+    takes the max-product (Viterbi) path. The forward pass is one ``be.scan`` over the steps
+    (a compiled loop on JAX, whatever ``n``).
 
     >>> import numpy as np
     >>> m = np.log(np.array([[[0.9, 0.1], [0.1, 0.9]]] * 3))   # a sticky 2-state chain
@@ -213,13 +216,18 @@ def sample_chain(mats: Any, first: Any, temperature: int, draw: Any = None) -> A
     zero = xp.zeros(full + (1, k), dtype=mats.dtype)
     betas = xp.concat([reduce(suf[1:], -1), zero[..., 0, :][None]], axis=0) if n > 1 else (
         zero[..., 0, :][None])
-    out = []
-    for t in range(n):
+    xs = (mats, betas) if temperature != 1 else (
+        mats, betas, xp.asarray(draw((n,) + full + (k,)), dtype=mats.dtype))
+
+    def step(x: Any, inp: tuple) -> tuple[Any, Any]:
         idx = xp.broadcast_to(xp.reshape(x, full + (1, 1)), full + (1, k))
-        row = xp.take_along_axis(mats[t], xp.astype(idx, xp.int64), axis=-2)[..., 0, :]
-        logits = row + betas[t]
-        if temperature == 1:
-            logits = logits + xp.asarray(draw(t, full + (k,)), dtype=logits.dtype)
+        row = xp.take_along_axis(inp[0], xp.astype(idx, xp.int64), axis=-2)[..., 0, :]
+        logits = row + inp[1] if len(inp) == 2 else row + inp[1] + inp[2]
         x = xp.argmax(logits, axis=-1)
-        out.append(x)
-    return xp.stack(out)
+        return x, x
+
+    x, x1 = step(x, tuple(v[0] for v in xs))   # the carry takes argmax's dtype
+    if n == 1:
+        return x1[None]
+    _, rest = be.scan(step, x, tuple(v[1:] for v in xs))
+    return xp.concat([x1[None], rest], axis=0)
