@@ -263,13 +263,15 @@ def check_constraint(name: str, value: Any, constraint: Any) -> None:
     >>> from polyro.core.distributions import constraints
     >>> check_constraint("a", 1.0, constraints.positive)
     """
+    from polyro.core.distributions.util import concrete_check
+
     be = backend_of(value)
     try:
         arr = be.to_numpy(value)
     except Exception:
         return
-    ok = np.asarray(be.to_numpy(constraint.check(be.asarray(arr))))
-    if not ok.all():
+    ok, _ = concrete_check(constraint, arr, concrete_only=True)  # in numpy: no engine ops
+    if ok is not None and not ok.all():
         bad = np.argwhere(~np.broadcast_to(ok, ok.shape))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
         shown = np.asarray(arr)

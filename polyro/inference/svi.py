@@ -143,7 +143,10 @@ class SVI:
         eu.validate_model_guide(*traces)
         self._transforms = transforms
         self.constrain_fn = lambda up: eu.constrain_params(up, self._transforms)
-        uparams = eu.unconstrain_params(params, transforms)
+        # one compiled call on an engine that compiles (not one small compile per operation
+        # of every inverse transform); the identity elsewhere
+        mapped = {k: v for k, v in params.items() if transforms.get(k) is not None}
+        uparams = {**params, **be.jit(lambda p: eu.unconstrain_params(p, transforms))(mapped)}
         optim_state = self.optim.init(uparams)
         loss_state = {}
         if hasattr(self.loss, "init_state"):
