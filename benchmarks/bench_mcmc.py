@@ -2,11 +2,13 @@
 regression (N=5000, D=20, 500 + 500), float64, one chain, on polyro-jax and polyro-torch, and on
 NumPyro / Pyro when they are importable (otherwise reported as skipped).
 
-Reports the total wall time of ``MCMC.run`` (compilation included), the number of leapfrog
-steps, the time per leapfrog step, and on JAX the time of one jitted potential-and-gradient call
-(measured inside a compiled loop) and the overhead ratio per-leapfrog / per-gradient.
+Reports the total wall time (and CPU time) of ``MCMC.run`` (compilation included), the number of
+leapfrog steps, the time per leapfrog step, with Pyro the CPU-time ratio polyro-torch / Pyro (CPU
+time: what survives a busy machine), and on JAX the time of one jitted potential-and-gradient
+call (measured inside a compiled loop) and the overhead ratio per-leapfrog / per-gradient.
 
-    python benchmarks/bench_mcmc.py [--only jax|torch] [--quick]
+    python benchmarks/bench_mcmc.py [--only jax|torch] [--quick] [--iters N]
+                                    [--cases eight_schools,logistic_5000x20] [--peers pyro]
 """
 
 from __future__ import annotations
@@ -93,12 +95,12 @@ def run_polyro(name, model, args, warmup, samples):
         args = tuple(be.asarray(a) for a in args)
         kernel = NUTS(model)
         m = MCMC(kernel, num_warmup=warmup, num_samples=samples, progress_bar=False)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         m.run(be.key(0), *args)
-        total = time.perf_counter() - t
+        total, cpu = time.perf_counter() - t, time.process_time() - c
         ex = m.get_extra_fields()
         steps = int(ex["num_steps"].sum())
-        out = {"total_s": total, "sampling_leapfrogs": steps,
+        out = {"total_s": total, "cpu_s": cpu, "sampling_leapfrogs": steps,
                "divergences": int(ex["diverging"].sum()),
                "mean_tree_steps": float(ex["num_steps"].mean()),
                "step_size": float(ex["step_size"][-1])}
@@ -138,15 +140,54 @@ def run_numpyro(model_name, args, warmup, samples):  # pragma: no cover - option
     return {"total_s": time.perf_counter() - t}
 
 
+def run_pyro(model_name, args, warmup, samples):  # pragma: no cover - optional peer
+    """Pyro's NUTS on the same model and data (float64, one chain); CPU time as well as wall
+    time, since CPU time is what a side-by-side ratio on a busy machine can rely on."""
+    import pyro
+    import pyro.distributions as pd
+    import torch
+    from pyro.infer import MCMC as PMCMC
+    from pyro.infer import NUTS as PNUTS
+
+    torch.set_default_dtype(torch.float64)
+    pyro.set_rng_seed(0)
+    if model_name == "eight_schools":
+        def model(y, sigma):
+            mu = pyro.sample("mu", pd.Normal(0.0, 5.0))
+            tau = pyro.sample("tau", pd.HalfCauchy(5.0))
+            with pyro.plate("J", 8):
+                tt = pyro.sample("theta_trans", pd.Normal(0.0, 1.0))
+                pyro.sample("y", pd.Normal(mu + tau * tt, sigma), obs=y)
+    else:
+        def model(X, y):
+            w = pyro.sample("w", pd.Normal(0.0, 1.0).expand((X.shape[1],)).to_event(1))
+            b = pyro.sample("b", pd.Normal(0.0, 1.0))
+            with pyro.plate("N", X.shape[0]):
+                pyro.sample("y", pd.Bernoulli(logits=X @ w + b), obs=y)
+    m = PMCMC(PNUTS(model), warmup_steps=warmup, num_samples=samples, disable_progbar=True)
+    t, c = time.perf_counter(), time.process_time()
+    m.run(*(torch.as_tensor(a) for a in args))
+    return {"total_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["jax", "torch"], default=None)
     ap.add_argument("--quick", action="store_true", help="10x fewer iterations")
+    ap.add_argument("--iters", type=int, default=None,
+                    help="warmup = samples = ITERS for both cases (overrides --quick)")
+    ap.add_argument("--cases", default="eight_schools,logistic_5000x20")
+    ap.add_argument("--peers", default="numpyro,pyro",
+                    help="peers to run (comma separated; '' for none)")
     opts = ap.parse_args()
     q = 10 if opts.quick else 1
     X, y = logistic_data()
     cases = [("eight_schools", eight_schools, (ES_Y, ES_SIGMA), 1000 // q, 1000 // q),
              ("logistic_5000x20", logistic, (X, y), 500 // q, 500 // q)]
+    if opts.iters:
+        cases = [(c, m, a, opts.iters, opts.iters) for c, m, a, _, _ in cases]
+    cases = [c for c in cases if c[0] in opts.cases.split(",")]
+    peers = [p for p in opts.peers.split(",") if p]
     results = {}
     for case, model, args, w, s in cases:
         for name in ("jax", "torch"):
@@ -157,14 +198,23 @@ def main() -> None:
                 continue
             results[f"{case}/polyro-{name}"] = run_polyro(name, model, args, w, s)
             print(case, name, json.dumps(results[f"{case}/polyro-{name}"]), flush=True)
-        if importlib.util.find_spec("numpyro") is not None:
+        if "numpyro" not in peers:
+            pass
+        elif importlib.util.find_spec("numpyro") is not None:
             results[f"{case}/numpyro"] = run_numpyro(case.split("_5000")[0], args, w, s)
         else:
             results[f"{case}/numpyro"] = "skipped (numpyro not installed)"
-        if importlib.util.find_spec("pyro") is None:
+        if "pyro" not in peers:
+            pass
+        elif importlib.util.find_spec("pyro") is None:
             results[f"{case}/pyro"] = "skipped (pyro-ppl not installed)"
         else:  # pragma: no cover
-            results[f"{case}/pyro"] = "skipped (not wired in this script yet)"
+            results[f"{case}/pyro"] = run_pyro(case.split("_5000")[0], args, w, s)
+            mine = results.get(f"{case}/polyro-torch")
+            if isinstance(mine, dict):
+                results[f"{case}/torch_over_pyro_cpu"] = mine["cpu_s"] / results[
+                    f"{case}/pyro"]["cpu_s"]
+            print(case, "pyro", json.dumps(results[f"{case}/pyro"]), flush=True)
     print(json.dumps(results, indent=1))
 
 

@@ -7,6 +7,7 @@ NumPyro (``SVI.run``) and Pyro (an ``svi.step`` loop) when they are installed.
 Usage::
 
     python benchmarks/bench_svi.py [--steps 2000] [--rng portable|native] [--only jax,torch]
+    python benchmarks/bench_svi.py --ratio 10 --steps 30   # polyro-torch / Pyro, side by side
 """
 
 from __future__ import annotations
@@ -129,14 +130,88 @@ def bench_pyro(X, y, steps: int) -> dict:
             "final_loss": float(loss)}
 
 
+def ratio_vs_pyro(X, y, steps: int, blocks: int, rng_mode: str) -> dict:
+    """polyro-torch ``update`` steps over Pyro ``svi.step`` steps, side by side in this process:
+    ``blocks`` alternating blocks of ``steps`` steps each, CPU time, median of the per-block
+    ratios (robust to the load of a shared machine)."""
+    import statistics
+
+    import pyro
+    import pyro.distributions as pdist
+    import torch
+    from pyro.infer import SVI as PSVI
+    from pyro.infer import Trace_ELBO as PTrace_ELBO
+    from pyro.infer.autoguide import AutoNormal as PAutoNormal
+
+    import polyro
+    import polyro.distributions as dist
+    from polyro.inference import SVI, Trace_ELBO
+    from polyro.inference.autoguide import AutoNormal
+    from polyro.optim import Adam
+
+    torch.set_default_dtype(torch.float64)
+    # one intra-op thread for both: on a shared machine a second thread makes every parallel
+    # region wait for a busy core, which swamps the per-step overhead being compared
+    torch.set_num_threads(1)
+    polyro.set_backend("torch")
+    polyro.set_default_dtype("float64")
+    polyro.set_rng(rng_mode)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+
+    def model(X, y):
+        w = polyro.sample("w", dist.Normal(0.0, 1.0).expand((D,)).to_event(1))
+        b = polyro.sample("b", dist.Normal(0.0, 1.0))
+        with polyro.plate("data", N):
+            polyro.sample("y", dist.Bernoulli(logits=X @ w + b), obs=y)
+
+    def pmodel(X, y):
+        w = pyro.sample("w", pdist.Normal(torch.zeros(D), 1.0).to_event(1))
+        b = pyro.sample("b", pdist.Normal(0.0, 1.0))
+        with pyro.plate("data", N):
+            pyro.sample("y", pdist.Bernoulli(logits=X @ w + b), obs=y)
+
+    svi = SVI(model, AutoNormal(model), Adam(0.01), Trace_ELBO())
+    state = svi.init(0, Xt, yt)
+    pyro.clear_param_store()
+    pyro.set_rng_seed(0)
+    psvi = PSVI(pmodel, PAutoNormal(pmodel), pyro.optim.Adam({"lr": 0.01}), PTrace_ELBO())
+    psvi.step(Xt, yt)
+    mine, theirs, ratios = [], [], []
+    for _ in range(blocks):
+        c = time.process_time()
+        for _ in range(steps):
+            state, loss = svi.update(state, Xt, yt)
+        float(loss)
+        a = time.process_time() - c
+        c = time.process_time()
+        for _ in range(steps):
+            psvi.step(Xt, yt)
+        b = time.process_time() - c
+        mine.append(a / steps)
+        theirs.append(b / steps)
+        ratios.append(a / b)
+    return {"polyro_torch_ms_per_step": 1e3 * statistics.median(mine),
+            "pyro_ms_per_step": 1e3 * statistics.median(theirs),
+            "ratio_median": statistics.median(ratios), "ratios": ratios}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--rng", default="portable", choices=["portable", "native"])
     p.add_argument("--only", default="jax,torch,numpyro,pyro")
+    p.add_argument("--ratio", type=int, default=0, metavar="BLOCKS",
+                   help="instead: polyro-torch / Pyro CPU-time ratio per step, side by side, "
+                        "over BLOCKS alternating blocks of --steps steps")
     args = p.parse_args()
     which = args.only.split(",")
     X, y = make_data()
+    if args.ratio:
+        r = ratio_vs_pyro(X, y, args.steps, args.ratio, args.rng)
+        print(f"polyro-torch {r['polyro_torch_ms_per_step']:.3f} ms/step, Pyro "
+              f"{r['pyro_ms_per_step']:.3f} ms/step (CPU); ratio median {r['ratio_median']:.3f} "
+              f"(blocks: {', '.join(f'{v:.3f}' for v in r['ratios'])})")
+        return
     rows = []
     for backend in ("jax", "torch"):
         if backend in which and importlib.util.find_spec(backend):

@@ -31,7 +31,7 @@ from polyro.core.distributions.util import concrete_check
 from polyro.core.distributions.validation import trusted_values
 from polyro.core.handlers import enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
-from polyro.core.handlers.trace import Trace
+from polyro.core.handlers.trace import Trace, scale_and_mask
 from polyro.core.init_strategies import init_to_uniform
 from polyro.core.runtime import Messenger
 from polyro.errors import InitializationError, ModelError
@@ -210,6 +210,167 @@ def potential_energy(
     0.918939
     """
     return _potential(model, model_args, model_kwargs, params, None)
+
+
+def _same_constraint(a: Any, b: Any) -> bool:
+    """Whether constraints ``a`` and ``b`` are the same set, judged cheaply and conservatively:
+    the same object, or the same type with equal plain attributes (ints, floats, bools, strings,
+    nested constraints). Constraints holding arrays (e.g. an ``interval`` with array bounds) are
+    only equal when identical."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    da, db = getattr(a, "__dict__", None), getattr(b, "__dict__", None)
+    if da is None or db is None or da.keys() != db.keys():
+        return False
+    for k, va in da.items():
+        vb = db[k]
+        if va is vb:
+            continue
+        if type(va) is not type(vb):
+            return False
+        if isinstance(va, (bool, int, float, str)):
+            if va != vb:
+                return False
+        elif not (hasattr(va, "check") and _same_constraint(va, vb)):
+            return False
+    return True
+
+
+def _is_identity(t: Any) -> bool:
+    from polyro.core.distributions.transforms import IdentityTransform, IndependentTransform
+
+    while isinstance(t, IndependentTransform):
+        t = t.base_transform
+    return isinstance(t, IdentityTransform)
+
+
+class _SiteTransforms:
+    """``biject_to(support)`` per site name, computed once and reused while the site's support
+    stays the same (the hot loop of a sampler sees the same supports at every call)."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Any, Any, bool]] = {}
+
+    def get(self, name: str, support: Any) -> tuple[Any, bool]:
+        entry = self._cache.get(name)
+        if entry is None or not _same_constraint(entry[0], support):
+            t = _biject_to(support)
+            entry = (support, t, _is_identity(t))
+            self._cache[name] = entry
+        return entry[1], entry[2]
+
+
+class _LogJoint(Messenger):
+    """The potential's lean handler: substitute ``biject_to(support)(u)`` at the latent sample
+    sites named in ``params`` and add up, as the sites complete, their scaled and masked log
+    densities and the log-Jacobians -- what ``trace(substitute(model)).log_prob_sum()`` plus the
+    Jacobian terms compute, without building a trace. For models without enumerated sites,
+    whose site names were checked by a traced run before."""
+
+    def __init__(self, params: Mapping[str, Any], transforms: _SiteTransforms) -> None:
+        super().__init__(None)
+        self.params = params
+        self.transforms = transforms
+
+    def enter_frame(self) -> _LogJoint:
+        frame = super().enter_frame()
+        frame._lps = []
+        frame._jacs = []
+        return frame
+
+    def frame_value(self) -> tuple[list, list]:
+        return self._lps, self._jacs
+
+    def process_message(self, msg: Any) -> None:
+        if msg["type"] != "sample" or msg["is_observed"]:
+            return
+        u = self.params.get(msg["name"])
+        if u is None:
+            return
+        t, identity = self.transforms.get(msg["name"], msg["fn"].support)
+        if identity:  # log-Jacobian 0
+            msg["value"] = u
+            return
+        x = t(u)
+        ladj = t.log_abs_det_jacobian(u, x)
+        if msg["scale"] is not None:
+            ladj = ladj * msg["scale"]
+        self._jacs.append(ladj)
+        msg["value"] = x
+
+    def postprocess_message(self, msg: Any) -> None:
+        if msg["type"] == "sample":
+            lp = msg["fn"].log_prob(msg["value"])
+            self._lps.append(scale_and_mask(lp, msg["scale"], msg["mask"]))
+
+
+def _lean_potential(model: Callable, model_args: tuple, model_kwargs: Mapping[str, Any],
+                    params: Mapping[str, Any], transforms: _SiteTransforms) -> Any:
+    """:func:`_potential` for a model without enumerated sites, through :class:`_LogJoint`
+    (the same sums in the same order)."""
+    with _LogJoint(params, transforms) as (lps, jacs):
+        model(*model_args, **model_kwargs)
+    total: Any = 0.0
+    for lp in lps:
+        total = total + backend_of(lp).xp.sum(lp)
+    for j in jacs:
+        total = total + backend_of(j).xp.sum(j)
+    if isinstance(total, float):
+        total = current().asarray(total, dtype=current().float_dtype())
+    return -total
+
+
+#: A potential is handed to the backend's ``record_fn`` (where it has one) after this many calls
+#: with the same latent names (and, if refused, again after 4x and 16x as many: early warmup may
+#: sit where the potential is not finite); 0 switches recording off.
+RECORD_AFTER = 16
+_RECORD_TRIES = 3
+
+
+class _RecordedPotential:
+    """``u (dict) -> potential`` that, once its calls look like a sampler's hot loop, asks the
+    backend to record it (``be.record_fn``, an optional capability: torch traces the tensor
+    operations of one call). The backend verifies the recording against the function and returns
+    ``None`` when it is unsafe (shapes that vary, branches on values, ...); then, and for any
+    call it does not cover, the potential runs as written."""
+
+    def __init__(self, eager: Callable[[dict], Any], be: Any) -> None:
+        self._eager = eager
+        self._record = getattr(be, "record_fn", None)
+        self._names: tuple | None = None
+        self._calls = 0
+        self._next = RECORD_AFTER
+        self._tries = 0
+        self._fn: Callable | None = None
+        self._off = self._record is None or RECORD_AFTER <= 0
+
+    def _flat(self, *arrays: Any) -> Any:
+        return self._eager(dict(zip(self._names, arrays, strict=True)))
+
+    def __call__(self, u: Mapping[str, Any]) -> Any:
+        if self._off:
+            return self._eager(u)
+        names = tuple(u)
+        if self._fn is not None:
+            if names == self._names:
+                return self._fn(*[u[n] for n in names])
+            return self._eager(u)
+        if names != self._names:
+            self._names, self._calls = names, 0
+        self._calls += 1
+        if self._calls >= self._next and names:
+            self._tries += 1
+            self._next *= 4
+            self._off = self._tries >= _RECORD_TRIES
+            fn = self._record(self._flat, [u[n] for n in names])
+            if fn is not None:
+                self._fn, self._off = fn, False
+                return fn(*[u[n] for n in names])
+        return self._eager(u)
 
 
 def _potential(model: Callable, model_args: tuple, model_kwargs: Mapping[str, Any] | None,
@@ -421,11 +582,23 @@ def initialize_model(
     names = latent_sites(proto)
     mpn = _enum_nesting(proto)
 
-    def potential_fn(u: dict) -> Any:
+    site_transforms = _SiteTransforms()
+
+    def eager_potential(u: Mapping[str, Any]) -> Any:
         # model and data were validated once above; in a sampler's hot loop the checks would
         # only cost time (on engines without jit they would run at every leapfrog step)
         with trusted_values():
+            if mpn < 0:  # no enumerated sites: the lean handler, no trace
+                return _lean_potential(model, model_args, model_kwargs, u, site_transforms)
             return _potential(model, model_args, model_kwargs, u, mpn)
+
+    if mpn < 0 and not be.SUPPORTS_JIT:  # engines that compile do it themselves
+        recorded = _RecordedPotential(eager_potential, be)
+
+        def potential_fn(u: dict) -> Any:
+            return recorded(u)
+    else:
+        potential_fn = eager_potential
 
     post_model = model if mpn < 0 else enum(model, first_available_dim=-mpn - 1)
 

@@ -235,6 +235,29 @@ def module(name: str, nn_module: Any) -> Callable[..., Any]:
 # ------------------------------------------------------------------------------------------
 
 
+_FULL_INDICES: dict[tuple, Any] = {}
+
+
+def _full_indices(be: Any, size: int) -> Any:
+    """``arange(size)``, made once per backend, size and device (a plate is entered at every
+    step of an inference loop). Shared: never modify it in place (numpy copies are read-only).
+    Engines that compile stage every array creation into the compiled code (a cached array made
+    while tracing would leak the tracer): they get a fresh one."""
+    if be.SUPPORTS_JIT:
+        return be.xp.arange(size)
+    k = (be, size, be.default_device())
+    idx = _FULL_INDICES.get(k)
+    if idx is None:
+        idx = be.xp.arange(size)
+        setflags = getattr(idx, "setflags", None)
+        if setflags is not None:
+            setflags(write=False)
+        if len(_FULL_INDICES) > 256:
+            _FULL_INDICES.clear()
+        _FULL_INDICES[k] = idx
+    return idx
+
+
 def _enclosing_plates() -> list[plate]:
     return [f for f in get_stack() if isinstance(f, plate) and getattr(f, "_entered", False)]
 
@@ -314,7 +337,7 @@ class plate(Messenger):
         xp = be.xp
         if self.subsample_size == self.size:
             msg["infer"]["_default_indices"] = True
-            return xp.arange(self.size)
+            return _full_indices(be, self.size)
         key = msg["key"]
         if key is None:
             from polyro.core.runtime import MissingKeyError

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import math
 import pickle
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 import polyro.backends as backends
+from polyro.core.distributions.validation import is_validation_enabled, trusted_values
 from polyro.errors import AutodiffUnavailableError, PolyroError
 from polyro.inference.elbo import util as eu
 
@@ -90,6 +92,37 @@ def _as_key(be: Any, rng_key: Any) -> Any:
     return be.asarray(rng_key) if not be.is_array(rng_key) else rng_key
 
 
+class _CheckedInputs:
+    """The model inputs (``args``, ``kwargs``) that a validated run has already checked, held by
+    identity (the few most recent ones; arrays by weak reference, so none is kept alive)."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self._keep = keep
+        self._items: list[tuple[tuple, tuple]] = []
+
+    @staticmethod
+    def _ref(x: Any) -> Any:
+        try:
+            return weakref.ref(x)
+        except TypeError:  # Python numbers, tuples, ...: held as they are
+            return lambda: x
+
+    def contains(self, args: tuple, kwargs: dict) -> bool:
+        values = (*args, *kwargs.values())
+        names = tuple(kwargs)
+        for refs, keys in self._items:
+            if keys == (len(args), names) and len(refs) == len(values) and all(
+                    r() is v for r, v in zip(refs, values, strict=True)):
+                return True
+        return False
+
+    def add(self, args: tuple, kwargs: dict) -> None:
+        if not self.contains(args, kwargs):
+            refs = tuple(self._ref(v) for v in (*args, *kwargs.values()))
+            self._items.append((refs, (len(args), tuple(kwargs))))
+            del self._items[:-self._keep]
+
+
 def _require_autodiff(be: Any) -> None:
     if not be.SUPPORTS_AUTODIFF:
         raise AutodiffUnavailableError(
@@ -124,6 +157,9 @@ class SVI:
         self._compiled: dict[tuple, Any] = {}
         self.rng_seed = 0
         self.state: SVIState | None = None
+        # steps on inputs that a validated run has checked run under trusted_values (see init)
+        self._trust = False
+        self._checked = _CheckedInputs()
 
     # ------------------------------------------------------------------ functional core
     def init(self, rng_key: Any, *args: Any, init_params: dict | None = None,
@@ -141,6 +177,16 @@ class SVI:
         params, transforms, self._constraints, traces = eu.collect_params(
             k_init, self.model, self.guide, args, kw, init_params)
         eu.validate_model_guide(*traces)
+        # Eager engines re-run every check at every step. The data of these inputs were just
+        # checked, the guide's params are constrained by biject_to and its draws lie in the
+        # model's supports (checked here): steps on the same input objects then run under
+        # trusted_values, as a sampler's potential does. New inputs are validated at their first
+        # step. (Compiling engines skip the checks inside compiled code anyway.)
+        self._trust = (not be.SUPPORTS_JIT and is_validation_enabled()
+                       and not eu.support_mismatches(*traces))
+        self._checked = _CheckedInputs()
+        if self._trust:
+            self._checked.add(args, kw)
         self._transforms = transforms
         self.constrain_fn = lambda up: eu.constrain_params(up, self._transforms)
         # one compiled call on an engine that compiles (not one small compile per operation
@@ -164,15 +210,22 @@ class SVI:
         keys = be.split(state.rng_key)
         rng_key, sub = keys[0], keys[1]
         kw = {**self.static_kwargs, **kwargs}
+        trusted = self._trust and self._checked.contains(args, kw)
 
         def loss_fn(uparams: dict) -> tuple[Any, Any]:
             params = self.constrain_fn(uparams)
+            if trusted:
+                with trusted_values():
+                    return eu.call_loss(self.loss, sub, params, self.model, self.guide, args,
+                                        kw, state.loss_state)
             return eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
                                 state.loss_state)
 
         uparams = self.optim.get_params(state.optim_state)
         (loss, loss_state), grads = be.value_and_grad(loss_fn, has_aux=True)(uparams)
         optim_state = self.optim.update(grads, state.optim_state)
+        if self._trust and not trusted:  # this step validated these inputs
+            self._checked.add(args, kw)
         return SVIState(optim_state, rng_key, loss_state), loss
 
     def _stable_update_impl(self, state: SVIState, args: tuple, kwargs: dict):
@@ -216,8 +269,13 @@ class SVI:
         sub = be.split(state.rng_key)[1]
         kw = {**self.static_kwargs, **kwargs}
         params = self.get_params(state)
-        loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
-                               state.loss_state)
+        if self._trust and self._checked.contains(args, kw):
+            with trusted_values():
+                loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
+                                       state.loss_state)
+        else:
+            loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
+                                   state.loss_state)
         return be.stop_gradient(loss)
 
     def evaluate(self, state: SVIState, *args: Any, **kwargs: Any) -> Any:

@@ -27,6 +27,7 @@ from .autodiff import *  # noqa: F403
 from .control_flow import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .random import *  # noqa: F403
+from .record import record_fn  # noqa: F401  (optional capability, see record.py)
 from .special import *  # noqa: F403
 from .tree import *  # noqa: F403
 
@@ -170,12 +171,23 @@ def device_put(x: Any, device: Any = None) -> torch.Tensor:
     return t if device is None else t.to(device)
 
 
+_CPU = torch.device("cpu")
+try:  # the cheap test first: torch.get_default_device costs microseconds per call
+    _n_function_modes = torch._C._len_torch_function_stack
+    _device_ctx = torch._GLOBAL_DEVICE_CONTEXT
+except AttributeError:  # pragma: no cover - other torch versions
+    _n_function_modes = _device_ctx = None
+
+
 def default_device() -> torch.device:
     """The device torch creates tensors on by default.
 
     >>> default_device().type
     'cpu'
     """
+    if (_n_function_modes is not None and _n_function_modes() == 0
+            and getattr(_device_ctx, "device_context", None) is None):
+        return _CPU  # no ``with torch.device(...)`` and no torch.set_default_device
     return torch.get_default_device()
 
 

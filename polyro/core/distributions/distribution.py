@@ -66,6 +66,12 @@ class DistributionMeta(type):
 
 
 def _as_shape(shape: Any, what: str) -> tuple[int, ...]:
+    if type(shape) is tuple:  # the common case, checked without building a new tuple
+        for d in shape:
+            if type(d) is not int or d < 0:
+                break
+        else:
+            return shape
     if isinstance(shape, int):
         return (shape,)
     try:

@@ -81,7 +81,15 @@ def shape_of(x: Any) -> tuple[int, ...]:
     ((), (2, 3))
     """
     s = getattr(x, "shape", None)
-    return () if s is None else tuple(int(d) for d in s)
+    if s is None:
+        return ()
+    if type(s) is tuple:  # numpy / JAX: already a tuple of ints
+        return s
+    t = tuple(s)  # e.g. torch.Size
+    for d in t:
+        if type(d) is not int:
+            return tuple(int(d) for d in t)
+    return t
 
 
 def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...]:
@@ -90,6 +98,9 @@ def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...]:
     >>> broadcast_shape((3, 1), (4,), ())
     (3, 4)
     """
+    fast = _broadcast_small(shapes)
+    if fast is not None:
+        return fast
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
@@ -190,14 +201,96 @@ def as_array(be: Any, x: Any) -> Any:
     return be.asarray(x)
 
 
+def _broadcast_small(shapes: Sequence[Sequence[int]]) -> tuple[int, ...] | None:
+    """Broadcast of tuples of ints in pure Python (``None``: leave it to numpy, which also
+    writes the error for incompatible shapes). Distributions call this at every construction."""
+    out: tuple[int, ...] = ()
+    for s in shapes:
+        if type(s) is not tuple:
+            return None
+        if not s or s == out:
+            continue
+        if not out:
+            out = s
+            continue
+        n = max(len(out), len(s))
+        a = (1,) * (n - len(out)) + out
+        b = (1,) * (n - len(s)) + s
+        res = []
+        for x, y in zip(a, b, strict=True):
+            if type(x) is not int or type(y) is not int:
+                return None
+            if x == y or y == 1:
+                res.append(x)
+            elif x == 1:
+                res.append(y)
+            else:
+                return None
+        out = tuple(res)
+    for d in out:
+        if type(d) is not int:
+            return None
+    return out
+
+
+_IS_REAL_FLOAT: dict[Any, bool] = {}
+
+
+def _is_real_float(xp: Any, dt: Any) -> bool:
+    hit = _IS_REAL_FLOAT.get(dt)
+    if hit is None:
+        hit = _IS_REAL_FLOAT[dt] = bool(xp.isdtype(dt, "real floating"))
+    return hit
+
+
 def _float_dtype_of(be: Any, xp: Any, arrays: Sequence[Any]) -> Any:
-    floats = [a for a in arrays if xp.isdtype(a.dtype, "real floating")]
+    floats = [a for a in arrays if _is_real_float(xp, a.dtype)]
     if not floats:
         return be.float_dtype()
     dt = floats[0].dtype
     for a in floats[1:]:
-        dt = xp.result_type(dt, a.dtype)
+        if a.dtype != dt:
+            dt = xp.result_type(dt, a.dtype)
     return dt
+
+
+class _PolicyFloat:
+    """Stands for a Python float parameter in the dtype promotion of :func:`broadcast_params`."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+
+
+_CONSTANTS: dict[tuple, Any] = {}
+
+
+def _fresh_constant(be: Any, value: float | int, dt: Any) -> Any:
+    # as before the cache: the value in its own default dtype, then cast (same bits)
+    arr = be.asarray(value)
+    return arr if arr.dtype == dt else be.xp.astype(arr, dt)
+
+
+def _constant(be: Any, value: float | int, dt: Any, policy_dt: Any) -> Any:
+    """A scalar array of ``value`` in dtype ``dt``, made once per (backend, value, dtype, device)
+    and shared: distributions built at every step of an inference loop with literal parameters
+    (``Normal(0.0, 1.0)``) create no new arrays. Never modify it in place (numpy copies are
+    read-only). Engines that compile stage every array creation into the compiled code (a
+    cached array made while tracing would leak the tracer): they get a fresh one."""
+    if value != value or be.SUPPORTS_JIT:  # NaN: no key
+        return _fresh_constant(be, value, dt)
+    k = (be, type(value), value, math.copysign(1.0, value), dt, policy_dt, be.default_device())
+    arr = _CONSTANTS.get(k)
+    if arr is None:
+        arr = _fresh_constant(be, value, dt)
+        setflags = getattr(arr, "setflags", None)
+        if setflags is not None:
+            setflags(write=False)
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        _CONSTANTS[k] = arr
+    return arr
 
 
 def broadcast_params(
@@ -216,10 +309,28 @@ def broadcast_params(
     """
     be = backend_of(*params)
     xp = be.xp
-    arrays = [None if p is None else as_array(be, p) for p in params]
+    arrays: list[Any] = []
+    literals = []  # positions of Python float/int parameters: shared constants below
+    py_float = False
+    for i, p in enumerate(params):
+        tp = type(p)
+        if tp is float or tp is int:
+            literals.append(i)
+            py_float = py_float or tp is float
+            arrays.append(None)
+        else:
+            arrays.append(None if p is None else as_array(be, p))
     present = [a for a in arrays if a is not None]
-    dt = dtype if dtype is not None else _float_dtype_of(be, xp, present)
+    policy_dt = be.float_dtype() if literals else None
+    if dtype is not None:
+        dt = dtype
+    else:
+        if py_float:  # a Python float counts as an array of the policy float dtype
+            present.append(_PolicyFloat(policy_dt))
+        dt = _float_dtype_of(be, xp, present)
     arrays = [None if a is None else (a if a.dtype == dt else xp.astype(a, dt)) for a in arrays]
+    for i in literals:
+        arrays[i] = _constant(be, params[i], dt, policy_dt)
     if event_dims is None:
         event_dims = [0] * len(arrays)
     batch_shapes = []

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
 
 __all__ = [
     "enable_validation",
@@ -72,26 +74,40 @@ def validation_enabled(is_validate: bool = True) -> Iterator[None]:
         _LOCAL.reset(token)
 
 
-@contextlib.contextmanager
-def trusted_values() -> Iterator[None]:
+class trusted_values:
     """Inside the block, values reaching ``log_prob`` are known to lie in the support and
     distributions built there skip argument validation.
 
     Inference uses it around a potential whose latent values come from ``biject_to`` maps and
-    whose data were checked once before the run: the support test (and its ``-inf`` masking)
-    would only cost time at every step. Not for user code.
+    whose data were checked once before the run, and around SVI steps on eager engines whose
+    inputs a validated step has already checked (the guide's draws lie in the model's supports):
+    the support test (and its ``-inf`` masking) would only cost time at every step. Not for user
+    code. (A class rather than a generator context manager: it is entered at every step.)
 
     >>> with trusted_values():
     ...     print(values_trusted(), is_validation_enabled())
     True False
     """
-    t1 = _TRUSTED.set(True)
-    t2 = _LOCAL.set(False)
-    try:
-        yield
-    finally:
-        _LOCAL.reset(t2)
-        _TRUSTED.reset(t1)
+
+    __slots__ = ("_t1", "_t2")
+
+    def __enter__(self) -> None:
+        self._t1 = _TRUSTED.set(True)
+        self._t2 = _LOCAL.set(False)
+
+    def __exit__(self, *exc: object) -> None:
+        _LOCAL.reset(self._t2)
+        _TRUSTED.reset(self._t1)
+
+    def __call__(self, fn: Callable) -> Callable:
+        """Use as a decorator (each call enters a fresh block)."""
+
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            with trusted_values():
+                return fn(*args, **kwargs)
+
+        return inner
 
 
 def values_trusted() -> bool:

@@ -34,11 +34,20 @@ def _default_init():
     return init_to_median
 
 
+def _is_identity(t: Any) -> bool:
+    from polyro.core.distributions.transforms import IdentityTransform
+
+    if isinstance(t, IdentityTransform):
+        return True
+    base = getattr(t, "base_transform", None)
+    return base is not None and isinstance(base, IdentityTransform)
+
+
 class _Site:
     """What an autoguide remembers about one latent site of the model."""
 
     __slots__ = ("name", "fn", "value", "frames", "support", "event_dim", "transform",
-                 "uvalue", "uevent_dim", "is_discrete")
+                 "uvalue", "uevent_dim", "is_discrete", "has_plates", "identity")
 
     def __init__(self, name: str, site: dict) -> None:
         from polyro.core.distributions import biject_to
@@ -47,6 +56,8 @@ class _Site:
         self.fn = site["fn"]
         self.value = site["value"]
         self.frames = tuple(site.get("cond_indep_stack", ()))
+        self.has_plates = any(f.dim is not None for f in self.frames)
+        self.identity = False
         self.support = self.fn.support
         self.event_dim = len(getattr(self.fn, "event_shape", ()))
         self.is_discrete = bool(getattr(self.fn, "is_discrete", False))
@@ -55,6 +66,7 @@ class _Site:
             self.uvalue, self.uevent_dim = self.value, self.event_dim
             return
         self.transform = biject_to(self.support)
+        self.identity = _is_identity(self.transform)
         self.uvalue = self.transform.inv(self.value)
         nd_c = len(getattr(self.value, "shape", ()))
         nd_u = len(getattr(self.uvalue, "shape", ()))

@@ -63,10 +63,7 @@ class AutoNormal(AutoGuide):
         loc = polyro.param(self._param_name(name, "loc"), init_loc, event_dim=s.uevent_dim)
         scale = polyro.param(self._param_name(name, "scale"),
                              xp.full_like(init_loc, self.init_scale),
-                             constraint=_constraints().softplus_positive
-                             if hasattr(_constraints(), "softplus_positive")
-                             else _constraints().positive,
-                             event_dim=s.uevent_dim)
+                             constraint=_scale_constraint(), event_dim=s.uevent_dim)
         return loc, scale
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
@@ -79,18 +76,21 @@ class AutoNormal(AutoGuide):
         out = {}
         for name, s in self._sites.items():
             loc, scale = self._site_params(name)
+            if not s.has_plates:  # no plate to enter, nothing to subsample
+                out[name] = polyro.sample(name, self._site_dist(dist, s, loc, scale))
+                continue
             with self._enter_plates(s, plates, entered) as idx:
                 loc = self._subsample(loc, s, idx, s.uevent_dim)
                 scale = self._subsample(scale, s, idx, s.uevent_dim)
-                base = dist.Normal(loc, scale)
-                if s.uevent_dim:
-                    base = base.to_event(s.uevent_dim)
-                if _is_identity(s.transform):
-                    fn = base
-                else:
-                    fn = dist.TransformedDistribution(base, s.transform)
-                out[name] = polyro.sample(name, fn)
+                out[name] = polyro.sample(name, self._site_dist(dist, s, loc, scale))
         return out
+
+    @staticmethod
+    def _site_dist(dist: Any, s: Any, loc: Any, scale: Any) -> Any:
+        base = dist.Normal(loc, scale)
+        if s.uevent_dim:
+            base = base.to_event(s.uevent_dim)
+        return base if s.identity else dist.TransformedDistribution(base, s.transform)
 
     def _locs_scales(self, params: dict | None) -> dict:
         params = self._get_params(params)
@@ -126,13 +126,14 @@ class AutoNormal(AutoGuide):
         return out
 
 
-def _is_identity(t: Any) -> bool:
-    from polyro.core.distributions.transforms import IdentityTransform
+_SCALE_CONSTRAINT: list = []
 
-    if isinstance(t, IdentityTransform):
-        return True
-    base = getattr(t, "base_transform", None)
-    return base is not None and isinstance(base, IdentityTransform)
+
+def _scale_constraint() -> Any:
+    if not _SCALE_CONSTRAINT:
+        c = _constraints()
+        _SCALE_CONSTRAINT.append(getattr(c, "softplus_positive", None) or c.positive)
+    return _SCALE_CONSTRAINT[0]
 
 
 class AutoDelta(AutoGuide):

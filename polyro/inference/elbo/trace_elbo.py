@@ -125,7 +125,13 @@ class ELBO:
     def loss_with_state(self, rng_key: Any, param_map: dict, model: Any, guide: Any,
                         state: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(loss, new_state)`` where ``loss = -ELBO`` (gradient: the surrogate's)."""
-        if self._mode() == "plate":
+        mode = self._mode()
+        if mode == "single":  # what _combine computes on one particle, without the particle dim
+            e, s, _ = self._particle(rng_key, param_map, model, guide, args, kwargs, state)
+            be = backends.current()
+            e, s = _arr(be, e), _arr(be, s)
+            return -(e + (s - be.stop_gradient(s))), state
+        if mode == "plate":
             m, g = self._plated(rng_key, param_map, model, guide, args, kwargs)
             e, s, _ = self._particle(rng_key, param_map, m, g, args, kwargs, state)
             K = self.num_particles

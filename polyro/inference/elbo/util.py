@@ -233,6 +233,24 @@ def _same_support(a: Any, b: Any) -> bool:
     return repr(sa) == repr(sb)
 
 
+def support_mismatches(model_tr: dict, guide_tr: dict) -> list[str]:
+    """Names of the latent sites the guide samples on another support than the model's
+    (point masses excepted: AutoDelta and flat-latent autoguides carry in-support values)."""
+    out = []
+    for name, gsite in guide_tr.items():
+        msite = model_tr.get(name)
+        if msite is None or not is_latent(gsite) or not is_latent(msite):
+            continue
+        if gsite.get("infer", {}).get("is_auxiliary", False):
+            continue
+        qf, pf = gsite["fn"], msite["fn"]
+        if type(qf).__name__ == "Delta":
+            continue
+        if not _same_support(qf, pf):
+            out.append(name)
+    return sorted(out)
+
+
 def validate_model_guide(model_tr: dict, guide_tr: dict) -> None:
     """Warn (naming the sites) when the guide misses a model latent, has a non-auxiliary site
     that the model lacks, or samples a site with a different support than the model."""
