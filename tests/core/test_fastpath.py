@@ -62,20 +62,42 @@ def test_lean_potential_equals_the_traced_potential(backend):
                 np.testing.assert_allclose(to_np(g1[n]), to_np(g2[n]), rtol=1e-10, atol=1e-12)
 
 
-def test_recorded_potential_is_bit_for_bit_the_eager_one(grad_backend, monkeypatch):
+def gp_model(x, k):
+    """A latent GP with a Poisson likelihood (posteriordb's gp_pois_regr): the potential
+    factors a covariance matrix with the backend's ``cholesky`` at every call."""
+    rho = polyro.sample("rho", dist.Gamma(25.0, 4.0))
+    alpha = polyro.sample("alpha", dist.HalfNormal(2.0))
+    with polyro.plate("N", x.shape[0]):
+        f_tilde = polyro.sample("f_tilde", dist.Normal(0.0, 1.0))
+    diff = x[:, None] - x[None, :]
+    cov = alpha**2 * polyro.ops.exp(-(diff**2) / (2 * rho**2)) + 1e-10 * polyro.ops.eye(
+        x.shape[0], dtype=x.dtype)
+    f = polyro.ops.matmul(polyro.ops.cholesky(cov), f_tilde)
+    with polyro.plate("N", x.shape[0]):
+        polyro.sample("k", dist.Poisson(polyro.ops.exp(f)), obs=k)
+
+
+def _gp_args(be):
+    return be.asarray(np.linspace(-5.0, 5.0, 6)), be.asarray(np.array([2.0, 1, 0, 3, 5, 1]))
+
+
+@pytest.mark.parametrize("model, make_args", [(rich_model, _args), (gp_model, _gp_args)],
+                         ids=["rich", "cholesky"])
+def test_recorded_potential_is_bit_for_bit_the_eager_one(grad_backend, monkeypatch, model,
+                                                         make_args):
     be = grad_backend
     if be.SUPPORTS_JIT:
         pytest.skip("engines that compile do not record")
-    args = _args(be)
+    args = make_args(be)
     monkeypatch.setattr(density, "RECORD_AFTER", 0)  # off
-    eager = initialize_model(be.key(0), rich_model, args).potential_fn
+    eager = initialize_model(be.key(0), model, args).potential_fn
     monkeypatch.setattr(density, "RECORD_AFTER", 3)
     recorded = []
     record = be.record_fn
     monkeypatch.setattr(be, "record_fn", lambda f, ex: recorded.append(record(f, ex))
                         or recorded[-1])
-    fast = initialize_model(be.key(0), rich_model, args).potential_fn
-    init = initialize_model(be.key(0), rich_model, args).init_params
+    fast = initialize_model(be.key(0), model, args).potential_fn
+    init = initialize_model(be.key(0), model, args).init_params
     for k in range(8):  # crosses the recording point
         u = _points(be, init, k)
         v1, g1 = be.value_and_grad(eager)(u)
@@ -84,6 +106,9 @@ def test_recorded_potential_is_bit_for_bit_the_eager_one(grad_backend, monkeypat
         for n in u:
             np.testing.assert_array_equal(to_np(g1[n]), to_np(g2[n]))
     assert len(recorded) == 1 and recorded[0] is not None  # it did record
+    if model is gp_model:  # a covariance that is not positive definite: NaN, as eager
+        u = dict(init, alpha=be.asarray(float("nan")))
+        assert np.isnan(to_np(fast(u))) and np.isnan(to_np(eager(u)))
 
 
 def _branchy(y):

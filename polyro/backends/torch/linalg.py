@@ -30,9 +30,9 @@ def cholesky(a: Any) -> torch.Tensor:
     """
     a = _t(a)
     L, info = torch.linalg.cholesky_ex(a)
-    if torch._C._are_functorch_transforms_active() or bool((info != 0).any()):
-        L = torch.where((info != 0)[..., None, None], torch.full_like(L, float("nan")), L)
-    return L
+    # always the select, never a Python branch on ``info``: the same values, and a potential
+    # that factors a matrix can then be recorded (record.py refuses branches on values)
+    return torch.where((info != 0)[..., None, None], torch.full_like(L, float("nan")), L)
 
 
 def _prep(a: torch.Tensor, b: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor, bool]:
