@@ -4,7 +4,11 @@ Runs the catalog checks (log density and gradients across engines, forward sampl
 against the reference, and each engine's posterior against the other engines'
 (``posterior_across``: every model run by NUTS on two engines, with or without a reference)) and the extra checks (SVI agreement, failure semantics, gradient-free
 MCMC, NUTS fault handling; with ``--full`` also simulation-based calibration), then writes
-``conformance/report/report.md`` and ``report.json``.
+``conformance/report/report.md`` and ``report.json``. With ``--merge`` the earlier report's
+results are kept and only what this run measures again is replaced (the comparisons across
+engines are computed again from the merged posterior runs), so a slow backend's column can be
+filled one run at a time: ``python -m conformance --full --merge --backends torch --checks
+posterior --models gp_pois_regr``. The header lists the earlier runs merged in.
 
 Each posterior check runs in its own process (``--jobs`` of them at once), watched: one whose resident memory passes
 ``--max-rss-gb`` or whose time passes ``--check-timeout`` is stopped and reported as a failure of
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import polyro
 
-from . import checks, extra_checks
+from . import checks, extra_checks, report
 from .catalog import CATALOG
 from .known_gaps import gap_for
 from .report import mark, write_report
@@ -126,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop a posterior check running longer than this (seconds)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="posterior checks run at once, each in its own process")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the earlier report's results and replace only what this run "
+                         "measures again (fill a backend's column one run at a time)")
     ap.add_argument("--worker-posterior", default="", help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -169,16 +176,19 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         pool.shutdown(cancel_futures=True)
-    results += checks.compare_engines(results)  # NUTS on each engine against the others
     load1 = os.getloadavg()
-    md, js = write_report(results, {"mode": "full" if args.full else "fast",
-                                    "backends": ",".join(backends),
-                                    "jobs": args.jobs,
-                                    "seconds": round(time.time() - t0, 1),
-                                    "cpu_seconds": round(_cpu() - c0, 1),
-                                    "loadavg_start": [round(x, 2) for x in load0],
-                                    "loadavg_end": [round(x, 2) for x in load1],
-                                    "cores": os.cpu_count()}, timings)
+    meta = {"mode": "full" if args.full else "fast", "backends": ",".join(backends),
+            "jobs": args.jobs, "seconds": round(time.time() - t0, 1),
+            "cpu_seconds": round(_cpu() - c0, 1),
+            "loadavg_start": [round(x, 2) for x in load0],
+            "loadavg_end": [round(x, 2) for x in load1], "cores": os.cpu_count()}
+    if args.merge:
+        old, old_meta, old_timings = report.load_report()
+        results = report.merge_results(old, results)
+        meta = report.merged_meta(old_meta, meta)
+        timings = {**old_timings, **timings}
+    results += checks.compare_engines(results)  # NUTS on each engine against the others
+    md, js = write_report(results, meta, timings)
     print(md.read_text())
     return 0 if all(r.passed is not False for r in results) else 1
 

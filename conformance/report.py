@@ -52,6 +52,49 @@ def _matrix(results: list[Result]) -> list[str]:
     return lines
 
 
+def load_report(directory: Path | None = None) -> tuple[list[Result], dict, dict]:
+    """``(results, meta, timings)`` of the report written earlier in ``directory`` (default
+    :data:`REPORT_DIR`); empty when there is none.
+
+    >>> load_report(Path("/nonexistent"))
+    ([], {}, {})
+    """
+    path = (directory or REPORT_DIR) / "report.json"
+    if not path.exists():
+        return [], {}, {}
+    data = json.loads(path.read_text())
+    fields = ("model", "backend", "check", "passed", "numbers", "note", "stats")
+    results = [Result(**{k: row[k] for k in fields if k in row}) for row in data["results"]]
+    return results, data.get("meta", {}), data.get("timings", {})
+
+
+def merge_results(old: list[Result], new: list[Result]) -> list[Result]:
+    """The earlier results with every (model, backend, check) that ``new`` measured again
+    replaced by the new result; the comparisons across engines (``posterior_across``) are left
+    out of both, to be computed again from the merged posterior runs.
+
+    >>> a = [Result("m", "jax", "posterior", True), Result("m", "numpy", "log_density", True)]
+    >>> b = [Result("m", "jax", "posterior", False)]
+    >>> [(r.backend, r.passed) for r in merge_results(a, b)]
+    [('numpy', True), ('jax', False)]
+    """
+    def key(r: Result) -> tuple[str, str, str]:
+        return r.model, r.backend, r.check
+
+    fresh = {key(r) for r in new}
+    return ([r for r in old if r.check != "posterior_across" and key(r) not in fresh]
+            + [r for r in new if r.check != "posterior_across"])
+
+
+def merged_meta(old: dict, new: dict) -> dict:
+    """Meta of a merged report: the new run's, with ``merged_with`` listing the earlier runs
+    (date, mode, backends, seconds) whose results were kept."""
+    earlier = list(old.get("merged_with", []))
+    if old:
+        earlier.append({k: old[k] for k in ("date", "mode", "backends", "seconds") if k in old})
+    return {**new, "merged_with": earlier}
+
+
 def write_report(results: list[Result], meta: dict | None = None,
                  timings: dict[str, dict] | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` (a models x backends x checks table) and ``report.json``.

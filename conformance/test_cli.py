@@ -30,3 +30,30 @@ def test_watchdog_stops_one_check_and_the_report_goes_on(tmp_path, monkeypatch, 
     assert "| model | check | numpy | jax |" in md and "**FAIL**" in md
     assert "rel_err_vs_numpy=" in md  # the measured numbers are in the report
     capsys.readouterr()
+
+
+def test_merge_keeps_the_earlier_results_and_replaces_what_is_measured_again(
+        tmp_path, monkeypatch, capsys):
+    """An earlier report (written by hand: a torch posterior with its stats, a numpy log
+    density, an old comparison) merged with a run of normal_normal's log density on numpy and
+    its posterior on JAX: the torch row stays, the numpy row is replaced, and the torch-vs-jax
+    comparison is computed from the merged posterior runs."""
+    monkeypatch.setattr(report, "REPORT_DIR", tmp_path)
+    stale = report.Result("normal_normal", "numpy", "log_density[0]", False, note="stale")
+    torch_run = report.Result("normal_normal", "torch", "posterior", True,
+                              {"max_z": 0.5}, stats={"mu": [0.0, 1.0, 1e-9]})
+    old_across = report.Result("normal_normal", "torch vs numpy", "posterior_across", True)
+    report.write_report([stale, torch_run, old_across], {"mode": "full", "backends": "torch"})
+    rc = main(["--merge", "--models", "normal_normal", "--backends", "numpy,jax",
+               "--checks", "log_density,posterior"])
+    data = json.loads((tmp_path / "report.json").read_text())
+    rows = {(r["backend"], r["check"]): r for r in data["results"]}
+    assert rows["torch", "posterior"]["stats"] == {"mu": [0.0, 1.0, 1e-9]}  # kept
+    assert rows["numpy", "log_density[0]"]["passed"] is True  # replaced by the new run
+    assert rows["jax", "posterior"]["passed"] is True
+    assert ("torch vs numpy", "posterior_across") not in rows  # the old comparison is gone
+    across = rows["torch vs jax", "posterior_across"]  # the new one, from the merged runs
+    assert across["numbers"]["parameters"] == 1
+    assert [m["backends"] for m in data["meta"]["merged_with"]] == ["torch"]
+    assert rc == (0 if across["passed"] else 1)
+    capsys.readouterr()
