@@ -155,14 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     # most of the time) while this process runs the in-process checks
     pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
     posterior = {}
+    base = report.load_report() if args.merge else None  # the report this run merges into
+    saver = _MergeSaver(base) if base is not None else None
     if "posterior" in which:
         posterior = {(name, b): pool.submit(_posterior_isolated, name, b, args.max_rss_gb,
                                             args.check_timeout)
                      for b in backends for name in names}
         for (name, b), fut in posterior.items():
-            fut.add_done_callback(lambda f, name=name, b=b: f.cancelled() or f.exception() or print(
-                f"[{time.time() - t0:7.1f}s] posterior {name} on {b}: "
-                + ", ".join(mark(r) for r in f.result()), flush=True))
+            fut.add_done_callback(lambda f, name=name, b=b: f.cancelled() or f.exception() or (
+                print(f"[{time.time() - t0:7.1f}s] posterior {name} on {b}: "
+                      + ", ".join(mark(r) for r in f.result()), flush=True),
+                saver and saver.add(f.result())))
     try:
         _run_in_process(names, which, backends, results, timings, t0, args)
         for (name, b), fut in posterior.items():  # each row carries its own seconds and memory
@@ -182,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_seconds": round(_cpu() - c0, 1),
             "loadavg_start": [round(x, 2) for x in load0],
             "loadavg_end": [round(x, 2) for x in load1], "cores": os.cpu_count()}
-    if args.merge:
-        old, old_meta, old_timings = report.load_report()
+    if base is not None:
+        old, old_meta, old_timings = base
         results = report.merge_results(old, results)
         meta = report.merged_meta(old_meta, meta)
         timings = {**old_timings, **timings}
@@ -191,6 +194,27 @@ def main(argv: list[str] | None = None) -> int:
     md, js = write_report(results, meta, timings)
     print(md.read_text())
     return 0 if all(r.passed is not False for r in results) else 1
+
+
+class _MergeSaver:
+    """With ``--merge``: every finished posterior check is merged into the report at once, so
+    a run stopped before its end (a deadline, Ctrl-C) keeps the checks that finished."""
+
+    def __init__(self, base: tuple[list, dict, dict]) -> None:
+        self._base = base
+        self._lock = threading.Lock()
+        self._done: list[checks.Result] = []
+
+    def add(self, rows: list[checks.Result]) -> None:
+        with self._lock:
+            self._done += rows
+            old, old_meta, timings = self._base
+            merged = report.merge_results(old, self._done)
+            meta = report.merged_meta(old_meta, {
+                "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "partial": f"posterior checks saved so far by a running --merge run: "
+                           f"{len(self._done)}"})
+            write_report(merged + checks.compare_engines(merged), meta, timings)
 
 
 def _run_in_process(names, which, backends, results, timings, t0, args) -> None:

@@ -55,5 +55,40 @@ def test_merge_keeps_the_earlier_results_and_replaces_what_is_measured_again(
     across = rows["torch vs jax", "posterior_across"]  # the new one, from the merged runs
     assert across["numbers"]["parameters"] == 1
     assert [m["backends"] for m in data["meta"]["merged_with"]] == ["torch"]
+    assert "partial" not in data["meta"]  # the run finished: its own meta, not a snapshot
     assert rc == (0 if across["passed"] else 1)
+    capsys.readouterr()
+
+
+def test_merge_saves_each_finished_posterior_check(tmp_path, monkeypatch, capsys):
+    """With --merge the report is written as each posterior check finishes: a run stopped
+    before its end (here: interrupted inside the in-process checks, after the posterior check
+    finished) still leaves that check merged into the earlier report."""
+    monkeypatch.setattr(report, "REPORT_DIR", tmp_path)
+    kept = report.Result("normal_normal", "torch", "log_density[0]", True)
+    report.write_report([kept], {"mode": "full", "backends": "torch"})
+    from . import __main__ as cli
+
+    def interrupted(*a, **k):
+        for fut in list(posterior_futures):
+            fut.result()  # the posterior check finishes (and is saved) first
+        raise KeyboardInterrupt
+
+    posterior_futures = []
+    real_submit = cli.ThreadPoolExecutor.submit
+
+    def submit(self, *a, **k):
+        fut = real_submit(self, *a, **k)
+        posterior_futures.append(fut)
+        return fut
+
+    monkeypatch.setattr(cli.ThreadPoolExecutor, "submit", submit)
+    monkeypatch.setattr(cli, "_run_in_process", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["--merge", "--models", "normal_normal", "--backends", "jax",
+              "--checks", "posterior"])
+    data = json.loads((tmp_path / "report.json").read_text())
+    rows = {(r["backend"], r["check"]) for r in data["results"]}
+    assert ("torch", "log_density[0]") in rows and ("jax", "posterior") in rows
+    assert "saved so far" in data["meta"]["partial"]
     capsys.readouterr()
