@@ -206,6 +206,8 @@ class _MergeSaver:
         self._done: list[checks.Result] = []
 
     def add(self, rows: list[checks.Result]) -> None:
+        if _STOP.is_set():  # stopped because the run was: not a measurement, not saved
+            return
         with self._lock:
             self._done += rows
             old, old_meta, timings = self._base

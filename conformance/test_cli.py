@@ -92,3 +92,18 @@ def test_merge_saves_each_finished_posterior_check(tmp_path, monkeypatch, capsys
     assert ("torch", "log_density[0]") in rows and ("jax", "posterior") in rows
     assert "saved so far" in data["meta"]["partial"]
     capsys.readouterr()
+
+
+def test_checks_stopped_by_the_run_itself_are_not_saved(tmp_path, monkeypatch):
+    """A posterior check cut short because the whole run was stopped is no measurement: the
+    saver of a --merge run leaves the report as it was."""
+    monkeypatch.setattr(report, "REPORT_DIR", tmp_path)
+    from . import __main__ as cli
+
+    report.write_report([report.Result("m", "jax", "posterior", True)], {"mode": "full"})
+    before = (tmp_path / "report.json").read_text()
+    saver = cli._MergeSaver(report.load_report())
+    monkeypatch.setattr(cli, "_STOP", type("S", (), {"is_set": staticmethod(lambda: True)})())
+    saver.add([report.Result("m", "torch", "posterior", False,
+                             note="stopped: the suite was interrupted")])
+    assert (tmp_path / "report.json").read_text() == before
