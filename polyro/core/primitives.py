@@ -33,6 +33,7 @@ from polyro.core.runtime import (
     new_message,
     site_shape,
 )
+from polyro.core.shared_arrays import shared_array
 from polyro.errors import ModelError
 
 __all__ = [
@@ -243,19 +244,8 @@ def _full_indices(be: Any, size: int) -> Any:
     step of an inference loop). Shared: never modify it in place (numpy copies are read-only).
     Engines that compile stage every array creation into the compiled code (a cached array made
     while tracing would leak the tracer): they get a fresh one."""
-    if be.SUPPORTS_JIT:
-        return be.xp.arange(size)
-    k = (be, size, be.default_device())
-    idx = _FULL_INDICES.get(k)
-    if idx is None:
-        idx = be.xp.arange(size)
-        setflags = getattr(idx, "setflags", None)
-        if setflags is not None:
-            setflags(write=False)
-        if len(_FULL_INDICES) > 256:
-            _FULL_INDICES.clear()
-        _FULL_INDICES[k] = idx
-    return idx
+    return shared_array(be, _FULL_INDICES, (be, size, be.default_device()),
+                        lambda: be.xp.arange(size), limit=256)
 
 
 def _enclosing_plates() -> list[plate]:

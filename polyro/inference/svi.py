@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
 import weakref
@@ -205,6 +206,11 @@ class SVI:
             raise RuntimeError("call svi.init(...) (or run/step) before get_params")
         return self.constrain_fn(self.optim.get_params(state.optim_state))
 
+    @staticmethod
+    def _checks(trusted: bool) -> Any:
+        """The block a loss runs in: ``trusted_values()`` on inputs already checked."""
+        return trusted_values() if trusted else contextlib.nullcontext()
+
     def _update_impl(self, state: SVIState, args: tuple, kwargs: dict) -> tuple[SVIState, Any]:
         be = backends.current()
         keys = be.split(state.rng_key)
@@ -214,12 +220,9 @@ class SVI:
 
         def loss_fn(uparams: dict) -> tuple[Any, Any]:
             params = self.constrain_fn(uparams)
-            if trusted:
-                with trusted_values():
-                    return eu.call_loss(self.loss, sub, params, self.model, self.guide, args,
-                                        kw, state.loss_state)
-            return eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
-                                state.loss_state)
+            with self._checks(trusted):
+                return eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
+                                    state.loss_state)
 
         uparams = self.optim.get_params(state.optim_state)
         (loss, loss_state), grads = be.value_and_grad(loss_fn, has_aux=True)(uparams)
@@ -269,11 +272,7 @@ class SVI:
         sub = be.split(state.rng_key)[1]
         kw = {**self.static_kwargs, **kwargs}
         params = self.get_params(state)
-        if self._trust and self._checked.contains(args, kw):
-            with trusted_values():
-                loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
-                                       state.loss_state)
-        else:
+        with self._checks(self._trust and self._checked.contains(args, kw)):
             loss, _ = eu.call_loss(self.loss, sub, params, self.model, self.guide, args, kw,
                                    state.loss_state)
         return be.stop_gradient(loss)

@@ -22,6 +22,7 @@ import numpy as np
 
 from polyro.backends import backend, backend_of
 from polyro.core.distributions.validation import values_trusted
+from polyro.core.shared_arrays import shared_array
 
 __all__ = [
     "as_array",
@@ -278,19 +279,10 @@ def _constant(be: Any, value: float | int, dt: Any, policy_dt: Any) -> Any:
     (``Normal(0.0, 1.0)``) create no new arrays. Never modify it in place (numpy copies are
     read-only). Engines that compile stage every array creation into the compiled code (a
     cached array made while tracing would leak the tracer): they get a fresh one."""
-    if value != value or be.SUPPORTS_JIT:  # NaN: no key
+    if value != value:  # NaN: no key
         return _fresh_constant(be, value, dt)
     k = (be, type(value), value, math.copysign(1.0, value), dt, policy_dt, be.default_device())
-    arr = _CONSTANTS.get(k)
-    if arr is None:
-        arr = _fresh_constant(be, value, dt)
-        setflags = getattr(arr, "setflags", None)
-        if setflags is not None:
-            setflags(write=False)
-        if len(_CONSTANTS) > 4096:
-            _CONSTANTS.clear()
-        _CONSTANTS[k] = arr
-    return arr
+    return shared_array(be, _CONSTANTS, k, lambda: _fresh_constant(be, value, dt))
 
 
 def broadcast_params(
