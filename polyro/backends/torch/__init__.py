@@ -27,7 +27,7 @@ from .autodiff import *  # noqa: F403
 from .control_flow import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .random import *  # noqa: F403
-from .record import record_fn  # noqa: F401  (optional capability, see record.py)
+from .record import record_fn, record_graph  # noqa: F401  (optional capabilities, record.py)
 from .special import *  # noqa: F403
 from .tree import *  # noqa: F403
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["record_fn"]
+__all__ = ["record_fn", "record_graph"]
 
 _transforms_active = torch._C._are_functorch_transforms_active
 # torch internals this module relies on; where one is missing (another torch version) nothing is
@@ -101,7 +101,8 @@ def _depends_on_inputs(t: Any) -> bool:
 def _watching(name: str, orig: Callable) -> Callable:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         flags = getattr(_local, "flags", None)
-        if flags is not None and not flags and _is_tracing() and _depends_on_inputs(self):
+        if flags is not None and not flags and (
+                getattr(_local, "strict", False) or (_is_tracing() and _depends_on_inputs(self))):
             flags.append(name)
         return orig(self, *args, **kwargs)
 
@@ -111,8 +112,11 @@ def _watching(name: str, orig: Callable) -> Callable:
 
 class _ValueWatch:
     """While recording, note (in the list it binds) every conversion of an input-dependent
-    tensor to a Python value. The Tensor methods are wrapped only while some thread records
-    (the wrappers pass other calls straight through)."""
+    tensor to a Python value (``strict``: of any tensor). The Tensor methods are wrapped only
+    while some thread records (the wrappers pass other calls straight through)."""
+
+    def __init__(self, strict: bool = False) -> None:
+        self._strict = strict
 
     def __enter__(self) -> list:
         with _lock:
@@ -122,12 +126,12 @@ class _ValueWatch:
                     _saved[name] = (own, torch.Tensor.__dict__.get(name))
                     setattr(torch.Tensor, name, _watching(name, getattr(torch.Tensor, name)))
             _installed[0] += 1
-        self._prev = getattr(_local, "flags", None)
-        _local.flags = []
+        self._prev = getattr(_local, "flags", None), getattr(_local, "strict", False)
+        _local.flags, _local.strict = [], self._strict
         return _local.flags
 
     def __exit__(self, *exc: object) -> None:
-        _local.flags = self._prev
+        _local.flags, _local.strict = self._prev
         with _lock:
             _installed[0] -= 1
             if _installed[0] == 0:
@@ -164,6 +168,18 @@ def _signature(args: Sequence[Any]) -> tuple | None:
             return None
         sig.append((tuple(a.shape), a.dtype, a.device))
     return tuple(sig)
+
+
+def _fits(args: Sequence[Any], sig: tuple) -> bool:
+    """Whether a recording made for ``sig`` serves ``args`` (plain tensors of its shapes, dtypes
+    and devices, outside ``torch.func`` transforms)."""
+    if len(args) != len(sig) or _transforms_active():
+        return False
+    for a, (shape, dtype, device) in zip(args, sig, strict=True):
+        if type(a) is not torch.Tensor or a.dtype != dtype or a.shape != shape or (
+                a.device != device):
+            return False
+    return True
 
 
 def _value_and_grads(fn: Callable, args: Sequence[torch.Tensor]) -> tuple[Any, list]:
@@ -245,14 +261,197 @@ def record_fn(fn: Callable[..., torch.Tensor], example_args: Sequence[Any],
             return None
 
     def recorded(*args: Any) -> torch.Tensor:
-        if len(args) == len(sig) and not _transforms_active():
-            for a, (shape, dtype, device) in zip(args, sig, strict=True):
-                if (type(a) is not torch.Tensor or a.dtype != dtype or a.shape != shape
-                        or a.device != device):
-                    break
-            else:
-                return _run_plain(traced, args)
+        if _fits(args, sig):
+            return _run_plain(traced, args)
+        flags = getattr(_local, "flags", None)
+        if flags is not None and getattr(_local, "strict", False):
+            flags.append("eager fallback of a recorded function")
         return fn(*args)
+
+    recorded.__wrapped__ = fn  # type: ignore[attr-defined]
+    return recorded
+
+
+# ------------------------------------------------------------------ whole steps, gradients inside
+def _any_signature(args: Sequence[Any]) -> tuple | None:
+    if not all(type(a) is torch.Tensor for a in args):
+        return None
+    return tuple((tuple(a.shape), a.dtype, a.device) for a in args)
+
+
+def _alias_key(t: torch.Tensor) -> tuple:
+    """Identity of a tensor's *contents*: autograd hands saved tensors back as new objects over
+    the same memory, so objects are matched by memory and layout, not by ``id``."""
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(),
+            t.dtype, t.device)
+
+
+class _Slot:
+    """A tensor of a recorded tape made by an input or an earlier operation."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+
+
+def _op_log_mode() -> Any:
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class OpLog(TorchDispatchMode):
+        """Writes down every operation that reaches the dispatcher below autograd (the backward
+        pass's included), with its arguments and results."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops: list[tuple] = []
+
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # torch would wrap __torch_dispatch__ to keep its compiler out, importing that
+            # compiler (seconds) on the first call; nothing here is compiled
+            return False
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (),
+                               kwargs: dict | None = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            self.ops.append((func, args, kwargs, out))
+            return out
+
+    return OpLog()
+
+
+def _tensors_of(x: Any) -> list:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return [t for y in x for t in _tensors_of(y)]
+    return []
+
+
+def _dispatch_graph(fn: Callable, examples: tuple) -> tuple[Callable, tuple, list]:
+    """``(graph function, fn's outputs at the examples, value conversions seen)``.
+
+    One run of ``fn`` under a dispatch mode logs its operations; replaying the log (each
+    operation on the tensors the earlier ones made; any other tensor is a constant, e.g. the
+    model's data) under torch's tracer gives the graph, in which the gradients are plain
+    operations. Lighter than ``make_fx``, which imports torch's compiler stack (seconds)."""
+    from torch.jit._trace import _get_trace_graph
+
+    log = _op_log_mode()
+    with _ValueWatch(strict=True) as flags, log:
+        outs = tuple(fn(*examples))
+    if flags:
+        return None, outs, list(flags)  # type: ignore[return-value]
+    # the log as a tape: each tensor argument either a slot (made by an input or an earlier
+    # operation) or a constant; worked out before tracing, which must see no other tensor
+    known = {_alias_key(a) for a in examples}
+
+    def template(a: Any) -> Any:
+        if isinstance(a, torch.Tensor):
+            k = _alias_key(a)
+            return _Slot(k) if k in known else a.detach()
+        if isinstance(a, (list, tuple)):
+            return type(a)(template(b) for b in a)
+        return a
+
+    tape = []
+    for func, args, kwargs, out in log.ops:
+        targs, tkw = template(args), {k: template(v) for k, v in kwargs.items()}
+        okeys = [_alias_key(o) for o in _tensors_of(out)]
+        known.update(okeys)
+        tape.append((func, targs, tkw, okeys))
+    results = [template(o) for o in outs]
+    in_keys = [_alias_key(a) for a in examples]
+    del log
+
+    def replay(*inputs: torch.Tensor) -> tuple:
+        env = dict(zip(in_keys, inputs, strict=True))
+
+        def res(a: Any) -> Any:
+            if isinstance(a, _Slot):
+                return env[a.key]
+            if isinstance(a, (list, tuple)):
+                return type(a)(res(b) for b in a)
+            return a
+
+        for func, args, kwargs, okeys in tape:
+            new = func(*res(args), **{k: res(v) for k, v in kwargs.items()})
+            env.update(zip(okeys, _tensors_of(new), strict=True))
+        return tuple(res(r) for r in results)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph, _ = _get_trace_graph(replay, examples)
+    # structural clean-ups that leave every value as it is: operations on constants alone (the
+    # data's) done once here, repeated operations merged, unused ones dropped
+    for rewrite in ("_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_dce"):
+        getattr(torch._C, rewrite, lambda g: None)(graph)
+    return torch._C.CompilationUnit().create_function("polyro_recorded_step", graph), outs, []
+
+
+def _same_outputs(want: Sequence[Any], got: Any) -> bool:
+    got = (got,) if isinstance(got, torch.Tensor) else tuple(got)
+    return len(got) == len(want) and all(
+        isinstance(w, torch.Tensor) and w.dtype == g.dtype and _same_bits(w, g)
+        for w, g in zip(want, got, strict=True))
+
+
+def record_graph(fn: Callable[..., tuple], example_args: Sequence[Any],
+                 probe_args: Sequence[Sequence[Any]] = ()) -> Callable[..., tuple] | None:
+    """Record ``fn(*tensors) -> tuple of tensors`` -- gradients taken inside it included -- as
+    one graph run op by op; ``None`` when that is not safe.
+
+    This serves a sampler's inner step (a leapfrog step with its potential, gradient and
+    bookkeeping): every operation of one call that reaches torch's dispatcher, those of the
+    backward pass included, is written down, and the graph of those operations then runs
+    without Python, autograd or the model. Refused when recording fails, when any tensor is
+    turned into a Python value during the recording run (the function must be branch-free:
+    ``where``, not ``if``; the potentials it calls must be recorded ones), and when the graph's
+    outputs differ from the function's in any bit at the example or at any of ``probe_args``
+    (other inputs of the same shapes: a tensor taken for a constant by mistake shows there).
+    The returned callable runs the graph for inputs of the example's shapes, dtypes and devices
+    (outside ``torch.func`` transforms), and ``fn`` otherwise.
+
+    >>> import torch
+    >>> def step(x):
+    ...     x = x.detach().requires_grad_(True)
+    ...     with torch.enable_grad():
+    ...         v = (x * x.exp()).sum()
+    ...         (g,) = torch.autograd.grad(v, (x,))
+    ...     return v.detach(), g
+    >>> f = record_graph(step, (torch.ones(2),), [(torch.zeros(2),)])
+    >>> x = torch.tensor([1.0, 3.0])
+    >>> all(torch.equal(a, b) for a, b in zip(f(x), step(x)))
+    True
+    >>> record_graph(lambda x: (x * 2,) if float(x.sum()) > 0 else (x,), (torch.ones(2),))
+    """
+    if not _AVAILABLE or _transforms_active() or _is_tracing():
+        return None
+    sig = _any_signature(example_args)
+    if sig is None or any(_any_signature(p) != sig for p in probe_args):
+        return None
+    # own memory for every input: tensors are matched by memory while recording, and two
+    # arguments that are one tensor in the example may not be one in later calls
+    examples = tuple(a.detach().clone() for a in example_args)
+    try:
+        graph_fn, want, flags = _dispatch_graph(fn, examples)
+        if flags or not _same_outputs(want, _run_plain(graph_fn, examples)):
+            return None
+        for p in probe_args:
+            p = tuple(a.detach() for a in p)
+            if not _same_outputs(tuple(fn(*p)), _run_plain(graph_fn, p)):
+                return None
+    except Exception:  # noqa: BLE001 - anything the tracers cannot handle: stay eager
+        return None
+    single = len(want) == 1
+
+    def recorded(*args: Any) -> tuple:
+        if _fits(args, sig):
+            out = _run_plain(graph_fn, args)
+            return (out,) if single else tuple(out)
+        return tuple(fn(*args))
 
     recorded.__wrapped__ = fn  # type: ignore[attr-defined]
     return recorded

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .hmc import HMC, AdaptState
-from .nuts_tree import nuts_transition, random_size
+from .nuts_tree import LeafRunner, nuts_transition, random_size
 
 __all__ = ["NUTS"]
 
@@ -34,12 +34,24 @@ class NUTS(HMC):
         if not 1 <= int(max_tree_depth) <= 20:
             raise ValueError(f"NUTS: max_tree_depth must be in [1, 20], got {max_tree_depth}")
         self.max_tree_depth = int(max_tree_depth)
+        self._leaf: tuple = (None, None)  # (the potential-and-gradient it serves, LeafRunner)
 
     def _random_size(self, dim: int) -> int:
         return random_size(dim, self.max_tree_depth)
 
+    def _leaf_runner(self, be: Any) -> LeafRunner | None:
+        """One chain on an engine that can record a graph (torch): the leaf steps are recorded
+        once they are hot (:class:`~polyro.inference.mcmc.nuts_tree.LeafRunner`)."""
+        if self._batched or getattr(be, "SUPPORTS_JIT", False) or not hasattr(
+                be, "record_graph"):
+            return None
+        if self._leaf[0] is not self._vg:  # a new init: a new potential
+            self._leaf = (self._vg, LeafRunner(be, self._vg, self._spec, self.max_tree_depth,
+                                               self.max_delta_energy))
+        return self._leaf[1]
+
     def _transition(self, be: Any, x: Any, pe: Any, g: Any, a: AdaptState, u: Any) -> tuple:
         res = nuts_transition(be, self._vg, self._spec, a.inverse_mass_matrix, a.mass_factor,
                               x, pe, g, a.step_size, u, self.max_tree_depth,
-                              self.max_delta_energy, self._batched)
+                              self.max_delta_energy, self._batched, self._leaf_runner(be))
         return res.x, res.pe, res.grad, res.energy, res.accept_prob, res.num_steps, res.diverging

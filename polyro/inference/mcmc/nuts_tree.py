@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .integrator import MassSpec, kinetic_energy, leapfrog, sample_momentum, velocity
-from .util import int_dtype, make_branch, make_select, masked_while
+from .util import LazyRecording, int_dtype, make_branch, make_select, masked_while
 
-__all__ = ["nuts_transition", "NUTSResult", "random_size"]
+__all__ = ["nuts_transition", "NUTSResult", "random_size", "LeafRunner"]
 
 
 def _popcount_ref(n: int) -> int:
@@ -128,10 +128,97 @@ def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
     return (xp.sum(v_left * rsum, axis=-1) <= 0) | (xp.sum(v_right * rsum, axis=-1) <= 0)
 
 
+def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, check_tab: Any,
+               xp: Any, sel: Callable, branch: Callable) -> Callable:
+    """``leaf(s, step_e, energy0, log_u_leaf, base, inv_mass) -> _Sub``: one leapfrog step of a
+    subtree with its bookkeeping (multinomial weight and choice, checkpoints, U-turn checks).
+    Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
+    it can be recorded as one graph."""
+    inf_f = float("inf")
+
+    def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
+             inv_mass: tuple) -> _Sub:
+        x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
+        v1 = velocity(spec, inv_mass, r1, xp)
+        e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
+        delta = e1 - energy0
+        bad = ~xp.isfinite(delta)
+        delta = xp.where(bad, inf_f, delta)
+        lw = -delta
+        w_new = xp.logaddexp(s.w, lw)
+        take = (_gather(log_u_leaf, base + s.n, xp) < lw - w_new) & ~bad
+        xp_, pep, gp, ep = sel(take, (x1, pe1, g1, e1), (s.xp, s.pep, s.gp, s.ep))
+        rsum = s.rsum + r1
+        # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
+        # here, momentum sum before it); odd leaf: U-turn checks of the sub-subtrees ending
+        # here
+        odd = xp.bitwise_and(s.n, 1) == 1
+
+        def write(op: Any) -> Any:
+            ck_v, ck_s, no = op
+            w = _gather_row(write_tab, s.n, xp)[..., None]
+            return (xp.where(w, v1[..., None, :], ck_v), xp.where(w, s.rsum[..., None, :], ck_s),
+                    no)
+
+        def check(op: Any) -> Any:
+            ck_v, ck_s, _ = op
+            sub_sum = rsum[..., None, :] - ck_s
+            turn = (xp.sum(ck_v * sub_sum, axis=-1) <= 0) | \
+                (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
+            return ck_v, ck_s, xp.any(_gather_row(check_tab, s.n, xp) & turn, axis=-1)
+
+        ck_v, ck_s, turning = branch(odd, check, write,
+                                     (s.ck_r, s.ck_s, xp.zeros_like(s.turning)))
+        return _Sub(
+            x1, r1, g1, xp_, pep, gp, ep,
+            w_new, rsum, ck_v, ck_s, s.n + 1, turning, delta > max_delta,
+            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)),
+        )
+
+    return leaf
+
+
+class LeafRunner:
+    """The leaf step of one chain (no batch) on an engine that runs eagerly: the Python-branch
+    form runs until the backend records the ``where`` form as one graph (potential, gradient and
+    bookkeeping together; see :class:`~polyro.inference.mcmc.util.LazyRecording`). Both forms
+    compute the same numbers, bit for bit."""
+
+    def __init__(self, be: Any, vg: Callable, spec: MassSpec, max_depth: int,
+                 max_delta: float) -> None:
+        xp = be.xp
+        tabs = tuple(xp.asarray(t) for t in _checkpoint_tables(max_depth))
+        eager = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, False),
+                           make_branch(be, False))
+        where = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, True),
+                           make_branch(be, True))
+        n = len(_Sub._fields)
+
+        def flat(fn: Callable) -> Callable:
+            def run(*a: Any) -> tuple:
+                return tuple(fn(_Sub(*a[:n]), *a[n:n + 4], tuple(a[n + 4:])))
+            return run
+
+        self._rec = LazyRecording(be, flat(eager), flat(where))
+        self._n = n
+
+    @property
+    def recorded(self) -> bool:
+        """Whether leaves now run as one recorded graph."""
+        return self._rec.recorded
+
+    def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
+                 inv_mass: tuple) -> _Sub:
+        return _Sub(*self._rec(*s, step_e, energy0, log_u_leaf, base, *inv_mass))
+
+
 def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
                     x: Any, pe: Any, g: Any, step: Any, u: Any, max_depth: int,
-                    max_delta: float, batched: bool) -> NUTSResult:
-    """One NUTS transition from ``(x, pe, g)`` with per-chain step size ``step``.
+                    max_delta: float, batched: bool, leaf: Callable | None = None
+                    ) -> NUTSResult:
+    """One NUTS transition from ``(x, pe, g)`` with per-chain step size ``step``. ``leaf``
+    (a :class:`LeafRunner`, one chain on an eager engine) runs the leapfrog steps; by default
+    they run as written.
 
     Non-finite energies (a NaN or inf potential or gradient, or an exception turned into
     ``+inf``) and energy errors above ``max_delta`` end the trajectory as divergent; such leaves
@@ -150,7 +237,6 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     log_u_top = xp.log(u[..., D + max_depth:D + 2 * max_depth])
     log_u_leaf = xp.log(u[..., D + 2 * max_depth:])
     write_np, check_np = _checkpoint_tables(max_depth)
-    write_tab, check_tab = xp.asarray(write_np), xp.asarray(check_np)
     sel = make_select(be, batched)
     branch = make_branch(be, batched)
     neg_inf = xp.full(bshape, -float("inf"), dtype=dt)
@@ -158,7 +244,10 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     zero_i = xp.zeros(bshape, dtype=itype)
     false = xp.zeros(bshape, dtype=xp.bool)
     ck_zero = xp.zeros(bshape + (max_depth, D), dtype=dt)
-    inf_f = float("inf")
+
+    if leaf is None:
+        leaf = _make_leaf(vg, spec, max_delta, xp.asarray(write_np), xp.asarray(check_np), xp,
+                          sel, branch)
 
     def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
         x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
@@ -170,41 +259,7 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
             return (s.n < n_leaves) & ~(s.turning | s.diverging)
 
         def body(s: _Sub) -> _Sub:
-            x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
-            v1 = velocity(spec, inv_mass, r1, xp)
-            e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
-            delta = e1 - energy0
-            bad = ~xp.isfinite(delta)
-            delta = xp.where(bad, inf_f, delta)
-            lw = -delta
-            w_new = xp.logaddexp(s.w, lw)
-            take = (_gather(log_u_leaf, base + s.n, xp) < lw - w_new) & ~bad
-            xp_, pep, gp, ep = sel(take, (x1, pe1, g1, e1), (s.xp, s.pep, s.gp, s.ep))
-            rsum = s.rsum + r1
-            # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
-            # here, momentum sum before it); odd leaf: U-turn checks of the sub-subtrees ending
-            # here
-            odd = xp.bitwise_and(s.n, 1) == 1
-
-            def write(op: Any) -> Any:
-                ck_v, ck_s, _ = op
-                w = _gather_row(write_tab, s.n, xp)[..., None]
-                return (xp.where(w, v1[..., None, :], ck_v), xp.where(w, s.rsum[..., None, :], ck_s),
-                        false)
-
-            def check(op: Any) -> Any:
-                ck_v, ck_s, _ = op
-                sub_sum = rsum[..., None, :] - ck_s
-                turn = (xp.sum(ck_v * sub_sum, axis=-1) <= 0) | \
-                    (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
-                return ck_v, ck_s, xp.any(_gather_row(check_tab, s.n, xp) & turn, axis=-1)
-
-            ck_v, ck_s, turning = branch(odd, check, write, (s.ck_r, s.ck_s, false))
-            return _Sub(
-                x1, r1, g1, xp_, pep, gp, ep,
-                w_new, rsum, ck_v, ck_s, s.n + 1, turning, delta > max_delta,
-                s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)),
-            )
+            return leaf(s, step_e, energy0, log_u_leaf, base, inv_mass)
 
         init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
                     ck_zero, zero_i, false, false, zero_f)

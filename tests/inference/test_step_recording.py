@@ -1,0 +1,149 @@
+"""Recorded sampler steps (torch's ``record_graph``): a leapfrog step with its potential,
+gradient and bookkeeping recorded as one graph gives the numbers of the step run as written,
+bit for bit; what cannot be recorded safely is refused; engines that compile have no such
+capability (they compile the whole loop)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mcmc_checks import as_np as to_np
+
+import polyro
+import polyro.distributions as dist
+from polyro.core import density
+from polyro.inference.mcmc import HMC, MCMC, NUTS
+from polyro.inference.mcmc.util import LazyRecording
+
+
+def _record_graph(be):
+    """The capability, or ``None`` after checking that the engine is one that compiles or has no
+    gradients (those run eagerly without it: numpy's gradient-free kernels are not hot enough)."""
+    rec = getattr(be, "record_graph", None)
+    if rec is None:
+        assert be.SUPPORTS_JIT or not be.SUPPORTS_AUTODIFF
+    return rec
+
+
+def _vg_step(be):
+    xp = be.xp
+    data = be.asarray(np.array([[0.5, -1.0], [2.0, 0.3], [-0.7, 1.1]]))
+
+    def potential(x):
+        lin = data @ x
+        return xp.sum(xp.logaddexp(xp.zeros_like(lin), lin)) + xp.sum(xp.exp(x) * x) - xp.sum(
+            xp.where(x > 0, x, 0.5 * x))
+
+    vg = be.value_and_grad(potential)
+
+    def step(x, s):
+        v, g = vg(x)
+        return v, x - s * g, g
+
+    return step
+
+
+def test_recorded_step_is_bit_for_bit_the_step(backend):
+    rec = _record_graph(backend)
+    if rec is None:
+        return
+    be = backend
+    step = _vg_step(be)
+    rng = np.random.default_rng(0)
+    ex = (be.asarray(rng.normal(size=2)), be.asarray(0.1))
+    f = rec(step, ex, [(be.asarray(rng.normal(size=2)), be.asarray(0.2))])
+    assert f is not None
+    for _ in range(5):  # new points, both sides of the where
+        x, s = be.asarray(rng.normal(size=2) * 2), be.asarray(float(rng.uniform()))
+        for a, b in zip(f(x, s), step(x, s), strict=True):
+            np.testing.assert_array_equal(to_np(a), to_np(b))
+    # another shape: the step as written
+    x3 = be.asarray(np.ones(3))
+    with pytest.raises(Exception):  # noqa: B017 - the data is 3x2: the step itself fails
+        f(x3, be.asarray(0.1))
+
+
+def test_record_graph_keeps_inputs_apart_and_constants_constant(backend):
+    rec = _record_graph(backend)
+    if rec is None:
+        return
+    be = backend
+    c = be.asarray(np.array([1.0, 2.0]))
+
+    def f(a, b):
+        return (a * 2.0 + b * c,)
+
+    t = be.asarray(np.array([3.0, 4.0]))
+    g = rec(f, (t, t))  # one tensor for both arguments in the example
+    x, y = be.asarray(np.array([1.0, -1.0])), be.asarray(np.array([5.0, 7.0]))
+    np.testing.assert_array_equal(to_np(g(x, y)[0]), [7.0, 12.0])
+
+
+def test_record_graph_refuses_what_it_cannot_record(backend):
+    rec = _record_graph(backend)
+    if rec is None:
+        return
+    be = backend
+    xp = be.xp
+    x = be.asarray(np.array([1.0, 2.0]))
+
+    def branch(a):  # a Python branch on a value
+        return (a * 2.0,) if float(xp.sum(a)) > 0 else (a,)
+
+    def baked(a):  # a value copied into a new tensor
+        return (be.asarray(to_np(a).tolist()) + a,)
+
+    assert rec(branch, (x,)) is None
+    assert rec(baked, (x,)) is None
+    assert rec(lambda a: (a * 2.0,), (x,), [(be.asarray(np.ones(3)),)]) is None  # probe shape
+    assert rec(lambda a: (a * 2.0,), (x,)) is not None
+
+
+def test_lazy_recording_falls_back_on_a_fault(backend):
+    """A recorded step whose math raises (a failed factorization, say) runs as written for
+    that call, so the sampler's own fault handling applies."""
+    be = backend
+    calls = []
+
+    def fn(a):
+        calls.append("fn")
+        return (a + 1.0,)
+
+    def raising(*_):
+        raise RuntimeError("factorization failed")
+
+    lazy = LazyRecording(be, fn, fn)
+    lazy._rec = raising  # as if recorded
+    out = lazy(be.asarray(np.zeros(2)))
+    np.testing.assert_array_equal(to_np(out[0]), [1.0, 1.0])
+    assert calls == ["fn"]
+
+
+def schools(y, sigma):
+    mu = polyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = polyro.sample("tau", dist.HalfCauchy(5.0))
+    with polyro.plate("J", 5):
+        eta = polyro.sample("eta", dist.Normal(0.0, 1.0))
+        polyro.sample("y", dist.Normal(mu + tau * eta, sigma), obs=y)
+
+
+@pytest.mark.parametrize("kernel", [NUTS, HMC])
+def test_draws_do_not_depend_on_step_recording(grad_backend, monkeypatch, kernel):
+    be = grad_backend
+    data = (be.asarray([28.0, 8.0, -3.0, 7.0, -1.0]), be.asarray([15.0, 10.0, 16.0, 11.0, 9.0]))
+    draws, kernels = [], []
+    for after in (0, 5):  # 0: nothing recorded
+        monkeypatch.setattr(density, "RECORD_AFTER", after)
+        k = kernel(schools) if kernel is NUTS else kernel(schools, num_steps=8)
+        m = MCMC(k, num_warmup=40, num_samples=40, progress_bar=False)
+        m.run(be.key(2), *data)
+        draws.append({n: to_np(v) for n, v in m.get_samples().items()})
+        kernels.append(k)
+    for n in draws[0]:
+        np.testing.assert_array_equal(draws[0][n], draws[1][n])
+    leaf = kernels[1]._leaf_runner(be) if kernel is NUTS else None
+    if _record_graph(be) is None:
+        assert leaf is None
+        return
+    if kernel is NUTS:
+        assert leaf.recorded and not kernels[0]._leaf_runner(be).recorded
