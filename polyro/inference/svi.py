@@ -40,6 +40,7 @@ import polyro.backends as backends
 from polyro.core.distributions.validation import is_validation_enabled, trusted_values
 from polyro.errors import AutodiffUnavailableError, PolyroError
 from polyro.inference.elbo import util as eu
+from polyro.inference.recording import TreeStepRecording
 
 __all__ = ["SVI", "SVIState", "SVIRunResult", "NonFiniteLossError"]
 
@@ -211,12 +212,14 @@ class SVI:
         """The block a loss runs in: ``trusted_values()`` on inputs already checked."""
         return trusted_values() if trusted else contextlib.nullcontext()
 
-    def _update_impl(self, state: SVIState, args: tuple, kwargs: dict) -> tuple[SVIState, Any]:
+    def _update_impl(self, state: SVIState, args: tuple, kwargs: dict,
+                     trusted: bool | None = None) -> tuple[SVIState, Any]:
         be = backends.current()
         keys = be.split(state.rng_key)
         rng_key, sub = keys[0], keys[1]
         kw = {**self.static_kwargs, **kwargs}
-        trusted = self._trust and self._checked.contains(args, kw)
+        if trusted is None:
+            trusted = self._trust and self._checked.contains(args, kw)
 
         def loss_fn(uparams: dict) -> tuple[Any, Any]:
             params = self.constrain_fn(uparams)
@@ -231,9 +234,10 @@ class SVI:
             self._checked.add(args, kw)
         return SVIState(optim_state, rng_key, loss_state), loss
 
-    def _stable_update_impl(self, state: SVIState, args: tuple, kwargs: dict):
+    def _stable_update_impl(self, state: SVIState, args: tuple, kwargs: dict,
+                            trusted: bool | None = None):
         be = backends.current()
-        new_state, loss = self._update_impl(state, args, kwargs)
+        new_state, loss = self._update_impl(state, args, kwargs, trusted)
         ok = eu.all_finite([loss, self.optim.get_params(new_state.optim_state)])
         xp = be.xp
         merged_optim = be.tree_map(lambda a, b: xp.where(ok, a, b) if be.is_array(a) else a,
@@ -255,8 +259,27 @@ class SVI:
                 fn = self._evaluate_impl
             if be.SUPPORTS_JIT:
                 fn = be.jit(fn)
+            elif kind != "evaluate":
+                fn = self._recorded_steps(fn)
             self._compiled[cache_key] = fn
         return fn
+
+    def _recorded_steps(self, impl: Callable) -> Callable:
+        """On an engine that runs eagerly, steps on inputs already checked (or with validation
+        off) are recorded as one graph where the backend can
+        (:class:`~polyro.inference.recording.TreeStepRecording`); steps on new inputs run as
+        written (they validate them)."""
+        be = backends.current()
+        rec = TreeStepRecording(be, lambda st, a, kw: impl(st, a, kw, True))
+
+        def step(state: SVIState, args: tuple, kwargs: dict) -> tuple[SVIState, Any]:
+            if not is_validation_enabled() or (self._trust and self._checked.contains(
+                    args, {**self.static_kwargs, **kwargs})):
+                return rec(state, args, kwargs)
+            return impl(state, args, kwargs)
+
+        step.recorded_structures = rec.recorded  # type: ignore[attr-defined]
+        return step
 
     def update(self, state: SVIState, *args: Any, **kwargs: Any) -> tuple[SVIState, Any]:
         """One optimization step: ``(new_state, loss)`` (loss before the step)."""

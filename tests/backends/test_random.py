@@ -279,7 +279,8 @@ CROSS = {  # name -> (kwargs, ulp bound, ulp floor)
     "normal": ({}, 2, 0.0),
     "exponential": ({}, 2, 1.0),
     "gumbel": ({}, 2, 1.0),
-    "cauchy": ({}, 2, 1.0),
+    # tan near its poles: XLA's float32 tan gave 3 ulp on an AMD EPYC host, 2 on Intel hosts
+    "cauchy": ({}, 3, 1.0),
     "laplace": ({}, 2, 1.0),
     "logistic": ({}, 2, 1.0),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mcmc_checks import as_np as to_np
+from test_svi_fastpath import X, Y
 
 import polyro
 import polyro.distributions as dist
@@ -147,3 +148,67 @@ def test_draws_do_not_depend_on_step_recording(grad_backend, monkeypatch, kernel
         return
     if kernel is NUTS:
         assert leaf.recorded and not kernels[0]._leaf_runner(be).recorded
+
+
+# ------------------------------------------------------------------ SVI steps
+def logistic(X, y):
+    w = polyro.sample("w", dist.Normal(0.0, 1.0).expand((3,)).to_event(1))
+    s = polyro.sample("s", dist.LogNormal(0.0, 1.0))
+    with polyro.plate("N", X.shape[0]):
+        # written to broadcast over a leading particle dim of w and s
+        logits = (X * w[..., None, :]).sum(-1) * s[..., None]
+        polyro.sample("y", dist.Bernoulli(logits=logits), obs=y)
+
+
+def mixed(X, y):
+    """A discrete latent (score-function term) next to a reparameterized one."""
+    w = polyro.sample("w", dist.Normal(0.0, 1.0).expand((3,)).to_event(1))
+    z = polyro.sample("z", dist.Bernoulli(0.3))
+    with polyro.plate("N", X.shape[0]):
+        polyro.sample("y", dist.Bernoulli(logits=polyro.ops.matmul(X, w) + z), obs=y)
+
+
+def mixed_guide(X, y):
+    loc = polyro.param("loc", polyro.ops.zeros(3))
+    p = polyro.param("p", polyro.ops.asarray(0.5), constraint=dist.constraints.unit_interval)
+    polyro.sample("w", dist.Normal(loc, 0.5).to_event(1))
+    polyro.sample("z", dist.Bernoulli(p))
+
+
+def _svi_runs(be, monkeypatch, make, steps=70, **run_kw):
+    from polyro.inference.svi import SVI
+
+    out = []
+    for after in (0, 16):  # 0: nothing recorded
+        monkeypatch.setattr(density, "RECORD_AFTER", after)
+        svi = make(SVI)
+        res = svi.run(3, steps, be.asarray(X), be.asarray(Y), progress_bar=False, **run_kw)
+        out.append((res, svi))
+    return out
+
+
+@pytest.mark.parametrize("case", ["autonormal", "stable", "score_function", "particles"])
+def test_svi_losses_do_not_depend_on_step_recording(grad_backend, monkeypatch, case):
+    from polyro.inference import Trace_ELBO, TraceGraph_ELBO
+    from polyro.inference.autoguide import AutoNormal
+    from polyro.optim import Adam
+
+    be = grad_backend
+
+    def make(SVI):
+        if case == "score_function":
+            return SVI(mixed, mixed_guide, Adam(0.05), TraceGraph_ELBO())
+        elbo = Trace_ELBO(num_particles=3, vectorize_particles=True) if case == "particles" \
+            else Trace_ELBO()
+        return SVI(logistic, AutoNormal(logistic), Adam(0.05), elbo)
+
+    (plain, _), (rec, svi) = _svi_runs(be, monkeypatch, make,
+                                       stable_update=(case == "stable"))
+    np.testing.assert_array_equal(to_np(plain.losses), to_np(rec.losses))
+    for k in plain.params:
+        np.testing.assert_array_equal(to_np(plain.params[k]), to_np(rec.params[k]))
+    recorders = [getattr(f, "recorded_structures", None) for f in svi._compiled.values()]
+    if _record_graph(be) is None:
+        assert not any(recorders)
+    elif case in ("autonormal", "stable", "score_function"):
+        assert any(r and r() for r in recorders)  # it did record

@@ -39,6 +39,8 @@ from polyro.backends import policy as _policy
 from polyro.backends._threefry import SMALL, IntOps, fold_in_py, hash2x32, seed_words, split_py
 from polyro.backends.numpy import random as _np_random
 
+from .record import host_call
+
 __all__ = [
     "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
     "cauchy", "laplace", "logistic", "gamma", "beta", "dirichlet", "poisson", "binomial",
@@ -166,6 +168,7 @@ def _u32(x: torch.Tensor) -> torch.Tensor:
     return x.to(_I64).bitwise_and_(_M32)
 
 
+@host_call
 def split(key: torch.Tensor, num: int = 2) -> torch.Tensor:
     """``num`` new keys, shape ``(num, 2)`` (``jax.random.split``).
 
@@ -186,6 +189,7 @@ def _device(k: Any) -> Any:
     return k.device if isinstance(k, torch.Tensor) else None
 
 
+@host_call
 def fold_in(key: torch.Tensor, data: int) -> torch.Tensor:
     """A new key from ``key`` and a 32-bit integer ``data`` (``jax.random.fold_in``).
 
@@ -199,6 +203,7 @@ def fold_in(key: torch.Tensor, data: int) -> torch.Tensor:
     return torch.tensor(fold_in_py(k0, k1, d), dtype=_I64, device=_device(key))
 
 
+@host_call
 def random_bits(key: torch.Tensor, shape: Any = (), dtype: Any = "uint32") -> torch.Tensor:
     """Uniform random bits (``jax.random.bits``) as int64: uint32 values, or the uint64 pattern.
 
@@ -281,6 +286,7 @@ class _Rng:
         return v
 
     @staticmethod
+    @host_call
     def uniform01(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         k0, k1 = _check_key("uniform", key)
         n, device = math.prod(shape), _device(key)
@@ -290,6 +296,7 @@ class _Rng:
         return _floats_from_words(y0, y1, dt).reshape(shape)
 
     @staticmethod
+    @host_call
     def std_normal(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         k0, k1 = _check_key("normal", key)
         if _on_cpu(_device(key)):  # numpy's fused kernel: the same operations, the same bits
@@ -302,6 +309,7 @@ class _Rng:
         return split(key, n)
 
     @staticmethod
+    @host_call
     def keys_fold_in(keys: torch.Tensor, t: int) -> torch.Tensor:
         host = _host_keys(keys)
         if host is not None:  # numpy's kernel: the same bits without ~100 small torch ops
@@ -314,6 +322,7 @@ class _Rng:
         return torch.stack([_u32(y0), _u32(y1)], dim=-1)
 
     @staticmethod
+    @host_call
     def keys_uniform01(keys: torch.Tensor, m: int, dt: Any) -> torch.Tensor:
         host = _host_keys(keys)
         if host is not None:
@@ -402,10 +411,12 @@ class _NativeRng(_Rng):
     """Native mode: uniforms from a torch.Generator seeded by the key."""
 
     @staticmethod
+    @host_call
     def uniform01(key: Any, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         return torch.rand(shape, generator=_gen(key), dtype=dt, device=_device(key))
 
     @staticmethod
+    @host_call
     def std_normal(key: Any, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         return _draws.std_normal_from_u01(_be, _NativeRng, _NativeRng.uniform01(key, shape, dt),
                                           dt)
@@ -457,6 +468,7 @@ def _n_binomial(key, n, p, shape=None, dtype=None):
                           generator=_gen(key))
 
 
+# draws that loop on values (rejection samplers) are one host call each while recording
 uniform = _bind("uniform", _draws.uniform)
 normal = _bind("normal", _draws.normal, _n_normal)
 exponential = _bind("exponential", _draws.exponential)
@@ -464,11 +476,11 @@ gumbel = _bind("gumbel", _draws.gumbel)
 cauchy = _bind("cauchy", _draws.cauchy)
 laplace = _bind("laplace", _draws.laplace)
 logistic = _bind("logistic", _draws.logistic)
-gamma = _bind("gamma", _draws.gamma, _n_gamma)
-beta = _bind("beta", _draws.beta)
-dirichlet = _bind("dirichlet", _draws.dirichlet)
-poisson = _bind("poisson", _draws.poisson, _n_poisson)
-binomial = _bind("binomial", _draws.binomial, _n_binomial)
+gamma = host_call(_bind("gamma", _draws.gamma, _n_gamma))
+beta = host_call(_bind("beta", _draws.beta))
+dirichlet = host_call(_bind("dirichlet", _draws.dirichlet))
+poisson = host_call(_bind("poisson", _draws.poisson, _n_poisson))
+binomial = host_call(_bind("binomial", _draws.binomial, _n_binomial))
 bernoulli = _bind("bernoulli", _draws.bernoulli)
 categorical = _bind("categorical", _draws.categorical)
-multinomial = _bind("multinomial", _draws.multinomial)
+multinomial = host_call(_bind("multinomial", _draws.multinomial))

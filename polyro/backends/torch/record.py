@@ -27,6 +27,7 @@ the inputs have the recorded shapes, dtypes and devices and that no ``torch.func
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import warnings
@@ -35,7 +36,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["record_fn", "record_graph"]
+__all__ = ["record_fn", "record_graph", "host_call"]
 
 _transforms_active = torch._C._are_functorch_transforms_active
 # torch internals this module relies on; where one is missing (another torch version) nothing is
@@ -291,16 +292,40 @@ class _Slot:
 
     __slots__ = ("key",)
 
-    def __init__(self, key: tuple) -> None:
+    def __init__(self, key: int) -> None:
         self.key = key
 
 
+def host_call(fn: Callable) -> Callable:
+    """Mark ``fn`` as a host computation of this adapter: torch's portable random draws compute
+    their bits in numpy from a key's two words taken as Python integers, which a recording may
+    not bake in. While :func:`record_graph` records, a call to ``fn`` is written down as one step
+    of the recording's *host program* (run before the graph at every call; its results enter the
+    graph as inputs) instead of as the operations it runs.
+
+    >>> @host_call
+    ... def words(k):
+    ...     return torch.tensor(k.tolist()) + 1
+    >>> words(torch.tensor([1, 2])).tolist()
+    [2, 3]
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        rec = getattr(_local, "host", None)
+        if rec is None:
+            return fn(*args, **kwargs)
+        return rec(fn, args, kwargs)
+
+    return wrapped
+
+
 def _op_log_mode() -> Any:
-    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
     class OpLog(TorchDispatchMode):
         """Writes down every operation that reaches the dispatcher below autograd (the backward
-        pass's included), with its arguments and results."""
+        pass's included), with its arguments and results, and every host call."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -316,7 +341,18 @@ def _op_log_mode() -> Any:
                                kwargs: dict | None = None) -> Any:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
-            self.ops.append((func, args, kwargs, out))
+            self.ops.append(("op", func, args, kwargs, out))
+            return out
+
+        def host(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+            saved = _local.flags, _local.host
+            _local.flags, _local.host = None, None  # its own conversions are its business
+            try:
+                with _disable_current_modes():
+                    out = fn(*args, **kwargs)
+            finally:
+                _local.flags, _local.host = saved
+            self.ops.append(("host", fn, args, kwargs, out))
             return out
 
     return OpLog()
@@ -330,65 +366,118 @@ def _tensors_of(x: Any) -> list:
     return []
 
 
-def _dispatch_graph(fn: Callable, examples: tuple) -> tuple[Callable, tuple, list]:
-    """``(graph function, fn's outputs at the examples, value conversions seen)``.
+def _slot_ids(a: Any) -> list[int]:
+    if isinstance(a, _Slot):
+        return [a.key]
+    if isinstance(a, (list, tuple)):
+        return [i for b in a for i in _slot_ids(b)]
+    if isinstance(a, dict):
+        return [i for b in a.values() for i in _slot_ids(b)]
+    return []
 
-    One run of ``fn`` under a dispatch mode logs its operations; replaying the log (each
-    operation on the tensors the earlier ones made; any other tensor is a constant, e.g. the
-    model's data) under torch's tracer gives the graph, in which the gradients are plain
-    operations. Lighter than ``make_fx``, which imports torch's compiler stack (seconds)."""
+
+def _resolve(a: Any, env: dict) -> Any:
+    if isinstance(a, _Slot):
+        return env[a.key]
+    if isinstance(a, (list, tuple)):
+        return type(a)(_resolve(b, env) for b in a)
+    if isinstance(a, dict):
+        return {k: _resolve(v, env) for k, v in a.items()}
+    return a
+
+
+def _run_tape(tape: list, env: dict) -> None:
+    for func, args, kwargs, oids in tape:
+        new = func(*_resolve(args, env), **_resolve(kwargs, env))
+        env.update(zip(oids, _tensors_of(new), strict=True))
+
+
+def _dispatch_graph(fn: Callable, examples: tuple) -> tuple[Callable | None, tuple, list]:
+    """``(runner, fn's outputs at the examples, value conversions seen)``.
+
+    One run of ``fn`` under a dispatch mode logs its operations and host calls. The log becomes
+    a tape (each tensor argument a slot, made by an input or an earlier entry, or a constant,
+    e.g. the model's data). The host calls and the entries they depend on form the host program,
+    run in Python at every call; the rest, replayed under torch's tracer, is the graph, in which
+    the gradients are plain operations. Lighter than ``make_fx``, which imports torch's compiler
+    stack (seconds)."""
     from torch.jit._trace import _get_trace_graph
 
     log = _op_log_mode()
-    with _ValueWatch(strict=True) as flags, log:
-        outs = tuple(fn(*examples))
+    prev = getattr(_local, "host", None)
+    _local.host = log.host
+    try:
+        with _ValueWatch(strict=True) as flags, log:
+            outs = tuple(fn(*examples))
+    finally:
+        _local.host = prev
     if flags:
-        return None, outs, list(flags)  # type: ignore[return-value]
-    # the log as a tape: each tensor argument either a slot (made by an input or an earlier
-    # operation) or a constant; worked out before tracing, which must see no other tensor
-    known = {_alias_key(a) for a in examples}
+        return None, outs, list(flags)
+    # tensors are matched by memory and layout, not by object: autograd hands saved tensors
+    # back as new objects over the same memory
+    ids = {_alias_key(a): i for i, a in enumerate(examples)}
+    n_in = count = len(examples)
 
     def template(a: Any) -> Any:
         if isinstance(a, torch.Tensor):
             k = _alias_key(a)
-            return _Slot(k) if k in known else a.detach()
+            return _Slot(ids[k]) if k in ids else a.detach()
         if isinstance(a, (list, tuple)):
             return type(a)(template(b) for b in a)
+        if isinstance(a, dict):
+            return {k: template(v) for k, v in a.items()}
         return a
 
-    tape = []
-    for func, args, kwargs, out in log.ops:
-        targs, tkw = template(args), {k: template(v) for k, v in kwargs.items()}
-        okeys = [_alias_key(o) for o in _tensors_of(out)]
-        known.update(okeys)
-        tape.append((func, targs, tkw, okeys))
+    entries = []
+    for kind, func, args, kwargs, out in log.ops:
+        targs, tkw = template(args), template(kwargs)
+        oids = []
+        for o in _tensors_of(out):
+            ids[_alias_key(o)] = count  # a fresh slot (an in-place result included)
+            oids.append(count)
+            count += 1
+        entries.append((kind, (func, targs, tkw, oids)))
     results = [template(o) for o in outs]
-    in_keys = [_alias_key(a) for a in examples]
     del log
+    # the host program: host calls and, backwards, every entry they read
+    needed: set[int] = set()
+    on_host = [False] * len(entries)
+    for i in range(len(entries) - 1, -1, -1):
+        kind, (_, targs, tkw, oids) = entries[i]
+        if kind == "host" or needed.intersection(oids):
+            on_host[i] = True
+            needed.update(_slot_ids(targs), _slot_ids(tkw))
+    host = [e for (_, e), h in zip(entries, on_host, strict=True) if h]
+    graph_tape = [e for (_, e), h in zip(entries, on_host, strict=True) if not h]
+    made_on_host = {o for e in host for o in e[3]}
+    read = {i for e in graph_tape for i in _slot_ids(e[1]) + _slot_ids(e[2])}
+    read.update(i for r in results for i in _slot_ids(r))
+    extra = sorted(made_on_host & read)  # host results the graph reads: graph inputs
 
-    def replay(*inputs: torch.Tensor) -> tuple:
-        env = dict(zip(in_keys, inputs, strict=True))
+    def replay(*gin: torch.Tensor) -> tuple:
+        env = dict(zip(list(range(n_in)) + extra, gin, strict=True))
+        _run_tape(graph_tape, env)
+        return tuple(_resolve(r, env) for r in results)
 
-        def res(a: Any) -> Any:
-            if isinstance(a, _Slot):
-                return env[a.key]
-            if isinstance(a, (list, tuple)):
-                return type(a)(res(b) for b in a)
-            return a
-
-        for func, args, kwargs, okeys in tape:
-            new = func(*res(args), **{k: res(v) for k, v in kwargs.items()})
-            env.update(zip(okeys, _tensors_of(new), strict=True))
-        return tuple(res(r) for r in results)
-
+    env0 = dict(enumerate(examples))
+    _run_tape(host, env0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        graph, _ = _get_trace_graph(replay, examples)
+        graph, _ = _get_trace_graph(replay, (*examples, *[env0[i] for i in extra]))
     # structural clean-ups that leave every value as it is: operations on constants alone (the
     # data's) done once here, repeated operations merged, unused ones dropped
     for rewrite in ("_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_dce"):
         getattr(torch._C, rewrite, lambda g: None)(graph)
-    return torch._C.CompilationUnit().create_function("polyro_recorded_step", graph), outs, []
+    graph_fn = torch._C.CompilationUnit().create_function("polyro_recorded_step", graph)
+
+    def run(args: Sequence[torch.Tensor]) -> Any:
+        if host:
+            env = dict(enumerate(args))
+            _run_tape(host, env)
+            args = (*args, *[env[i] for i in extra])
+        return _run_plain(graph_fn, args)
+
+    return run, outs, []
 
 
 def _same_outputs(want: Sequence[Any], got: Any) -> bool:
@@ -436,12 +525,12 @@ def record_graph(fn: Callable[..., tuple], example_args: Sequence[Any],
     # arguments that are one tensor in the example may not be one in later calls
     examples = tuple(a.detach().clone() for a in example_args)
     try:
-        graph_fn, want, flags = _dispatch_graph(fn, examples)
-        if flags or not _same_outputs(want, _run_plain(graph_fn, examples)):
+        run, want, flags = _dispatch_graph(fn, examples)
+        if flags or not _same_outputs(want, run(examples)):
             return None
         for p in probe_args:
             p = tuple(a.detach() for a in p)
-            if not _same_outputs(tuple(fn(*p)), _run_plain(graph_fn, p)):
+            if not _same_outputs(tuple(fn(*p)), run(p)):
                 return None
     except Exception:  # noqa: BLE001 - anything the tracers cannot handle: stay eager
         return None
@@ -449,7 +538,7 @@ def record_graph(fn: Callable[..., tuple], example_args: Sequence[Any],
 
     def recorded(*args: Any) -> tuple:
         if _fits(args, sig):
-            out = _run_plain(graph_fn, args)
+            out = run(args)
             return (out,) if single else tuple(out)
         return tuple(fn(*args))
 

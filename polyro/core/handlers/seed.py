@@ -19,11 +19,13 @@ __all__ = ["seed"]
 
 
 def _is_int(x: Any) -> bool:
+    if tuple(getattr(x, "shape", ())) != ():  # a key array: not asked for a Python value
+        return False
     try:
         import operator
 
         operator.index(x)
-        return not hasattr(x, "shape") or tuple(x.shape) == ()
+        return True
     except TypeError:
         return False
 

@@ -26,13 +26,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from polyro.inference.recording import FAULT_EXCEPTIONS, LazyRecording
+
 __all__ = ["FlatLayout", "select", "masked_while", "make_value_and_grad", "expand_as",
            "FAULT_EXCEPTIONS", "gather_last", "int_dtype",
            "make_select", "make_branch", "LazyRecording"]
 
-#: Exceptions a model's math may raise inside a trajectory (torch's failed Cholesky is a
-#: RuntimeError, numpy's LinAlgError a ValueError). They become an infinite potential.
-FAULT_EXCEPTIONS: tuple[type[BaseException], ...] = (RuntimeError, ValueError, ArithmeticError)
 
 
 def _is_dict(tree: Any) -> bool:
@@ -282,58 +281,6 @@ def make_value_and_grad(be: Any, potential_fn: Callable, layout: FlatLayout,
         return loop(X)
 
     return safe_batch
-
-
-class LazyRecording:
-    """``fn(*arrays) -> tuple of arrays`` that, after enough calls to look like a sampler's hot
-    loop, asks the backend to record ``graph_fn`` (the same function written without Python
-    branches on values; the two calls before serve as probes of the recording) as one graph (``be.record_graph``, an optional capability of engines that
-    run eagerly: torch) and calls the recording from then on. Before that, or where the backend
-    refuses, ``fn`` runs. Attempts come after 32, 128 and 512 calls (the potential, which must
-    be recorded first, is recorded after :data:`polyro.core.density.RECORD_AFTER` calls);
-    ``RECORD_AFTER = 0`` switches this off too.
-
-    >>> import numpy as np
-    >>> from polyro.backends import numpy as npbe
-    >>> f = LazyRecording(npbe, lambda x: (x + 1,), lambda x: (x + 1,))
-    >>> f(np.zeros(2))[0].tolist()      # numpy records nothing: the function runs
-    [1.0, 1.0]
-    """
-
-    def __init__(self, be: Any, fn: Callable, graph_fn: Callable) -> None:
-        from polyro.core import density
-
-        self._fn, self._graph_fn = fn, graph_fn
-        self._seen: list[tuple] = []  # the last calls' arguments: probes for the recording
-        self._record = None if getattr(be, "SUPPORTS_JIT", False) else getattr(
-            be, "record_graph", None)
-        self._calls, self._next = 0, 32
-        self._off = self._record is None or density.RECORD_AFTER <= 0
-        self._rec: Callable | None = None
-
-    @property
-    def recorded(self) -> bool:
-        """Whether calls now run the recorded graph."""
-        return self._rec is not None
-
-    def __call__(self, *args: Any) -> tuple:
-        if self._rec is not None:
-            try:
-                return self._rec(*args)
-            except FAULT_EXCEPTIONS:  # the model's math raised: as written, with its handling
-                return self._fn(*args)
-        if not self._off:
-            self._calls += 1
-            if self._calls >= self._next:
-                self._next *= 4
-                self._off = self._next > 512
-                self._rec = self._record(self._graph_fn, args, self._seen)
-                if self._rec is not None:
-                    self._off, self._seen = True, []
-                    return self._rec(*args)
-            elif self._calls >= self._next - 2:
-                self._seen.append(args)
-        return self._fn(*args)
 
 
 def int_dtype(xp: Any) -> Any:
