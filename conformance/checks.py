@@ -171,9 +171,13 @@ def run_nuts(entry: Entry, backend: str, num_chains: int = 4, seed: int = 0, **o
     kernel_kw = {k: cfg.pop(k) for k in ("target_accept_prob", "dense_mass", "max_tree_depth")
                  if k in cfg}
     with polyro.backend(backend) as be:
+        # an engine that compiles runs the chains as one batch; one that runs eagerly runs them
+        # one at a time, where each chain's leaf steps are recorded (a batch would run the
+        # slowest chain's tree for all, with the potential under vmap)
+        method = "vectorized" if be.SUPPORTS_JIT else "sequential"
         mcmc = MCMC(NUTS(_model_for(entry), **kernel_kw), num_warmup=cfg["num_warmup"],
                     num_samples=cfg["num_samples"], num_chains=num_chains,
-                    chain_method="vectorized", progress_bar=False)
+                    chain_method=method, progress_bar=False)
         mcmc.run(be.key(seed), **to_backend(be, entry.data()))
         samples = {k: be.to_numpy(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
         extra = mcmc.get_extra_fields(group_by_chain=True)
