@@ -364,6 +364,10 @@ class plate(Messenger):
         return idx, False
 
     def _check_range(self, idx: Any) -> None:
+        from polyro.core.distributions.validation import is_validation_enabled
+
+        if not is_validation_enabled():  # off, or a trusted step whose inputs were checked
+            return
         be = backend_of(idx)
         try:
             arr = be.to_numpy(idx)
