@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from polyro.backends import backend_of, current
+from polyro.core.distributions.validation import is_validation_enabled
 from polyro.core.runtime import (
     _STACK,
     CondIndepStackFrame,
@@ -364,8 +365,6 @@ class plate(Messenger):
         return idx, False
 
     def _check_range(self, idx: Any) -> None:
-        from polyro.core.distributions.validation import is_validation_enabled
-
         if not is_validation_enabled():  # off, or a trusted step whose inputs were checked
             return
         be = backend_of(idx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LazyRecording", "TreeStepRecording", "FAULT_EXCEPTIONS"]
+__all__ = ["LazyRecording", "TreeStepRecording", "FAULT_EXCEPTIONS", "graph_recorder"]
 
 #: Exceptions a model's math may raise inside a step (torch's failed Cholesky is a
 #: RuntimeError, numpy's LinAlgError a ValueError). A recorded step that raises one runs as
@@ -20,11 +20,27 @@ __all__ = ["LazyRecording", "TreeStepRecording", "FAULT_EXCEPTIONS"]
 FAULT_EXCEPTIONS: tuple[type[BaseException], ...] = (RuntimeError, ValueError, ArithmeticError)
 
 
+def graph_recorder(be: Any) -> Callable | None:
+    """The backend's ``record_graph`` capability where recording is on: ``None`` on engines that
+    compile (they compile the whole loop), on engines without the capability, and while
+    :data:`polyro.core.density.RECORD_AFTER` is 0.
+
+    >>> from polyro.backends import numpy as npbe
+    >>> graph_recorder(npbe) is None
+    True
+    """
+    from polyro.core import density
+
+    if getattr(be, "SUPPORTS_JIT", False) or density.RECORD_AFTER <= 0:
+        return None
+    return getattr(be, "record_graph", None)
+
+
 class LazyRecording:
     """``fn(*arrays) -> tuple of arrays`` that, after enough calls to look like a sampler's hot
     loop, asks the backend to record ``graph_fn`` (the same function written without Python
-    branches on values; the two calls before serve as probes of the recording) as one graph (``be.record_graph``, an optional capability of engines that
-    run eagerly: torch) and calls the recording from then on. Before that, or where the backend
+    branches on values; the two calls before serve as probes of the recording) as one graph
+    (:func:`graph_recorder`) and calls the recording from then on. Before that, or where the backend
     refuses, ``fn`` runs. Attempts come after 32, 128 and 512 calls (the potential, which must
     be recorded first, is recorded after :data:`polyro.core.density.RECORD_AFTER` calls);
     ``RECORD_AFTER = 0`` switches this off too.
@@ -37,14 +53,11 @@ class LazyRecording:
     """
 
     def __init__(self, be: Any, fn: Callable, graph_fn: Callable) -> None:
-        from polyro.core import density
-
         self._fn, self._graph_fn = fn, graph_fn
         self._seen: list[tuple] = []  # the last calls' arguments: probes for the recording
-        self._record = None if getattr(be, "SUPPORTS_JIT", False) else getattr(
-            be, "record_graph", None)
+        self._record = graph_recorder(be)
         self._calls, self._next = 0, 32
-        self._off = self._record is None or density.RECORD_AFTER <= 0
+        self._off = self._record is None
         self._rec: Callable | None = None
 
     @property
@@ -86,12 +99,9 @@ class TreeStepRecording:
     """
 
     def __init__(self, be: Any, fn: Callable) -> None:
-        from polyro.core import density
-
         self._be, self._fn = be, fn
         self._by_structure: dict[Any, tuple] = {}
-        self._on = (not getattr(be, "SUPPORTS_JIT", False) and hasattr(be, "record_graph")
-                    and density.RECORD_AFTER > 0)
+        self._on = graph_recorder(be) is not None
 
     def recorded(self) -> int:
         """How many structures run as a recorded graph now."""

@@ -162,10 +162,12 @@ def _trace(fn: Callable, examples: tuple) -> tuple[Callable | None, list]:
 
 
 # ------------------------------------------------------------------ verification
-def _signature(args: Sequence[Any]) -> tuple | None:
+def _signature(args: Sequence[Any], floats_only: bool = True) -> tuple | None:
+    """Shapes, dtypes and devices of plain tensor ``args`` (float ones only, by default);
+    ``None`` for anything else."""
     sig = []
     for a in args:
-        if type(a) is not torch.Tensor or not a.is_floating_point():
+        if type(a) is not torch.Tensor or (floats_only and not a.is_floating_point()):
             return None
         sig.append((tuple(a.shape), a.dtype, a.device))
     return tuple(sig)
@@ -274,12 +276,6 @@ def record_fn(fn: Callable[..., torch.Tensor], example_args: Sequence[Any],
 
 
 # ------------------------------------------------------------------ whole steps, gradients inside
-def _any_signature(args: Sequence[Any]) -> tuple | None:
-    if not all(type(a) is torch.Tensor for a in args):
-        return None
-    return tuple((tuple(a.shape), a.dtype, a.device) for a in args)
-
-
 def _alias_key(t: torch.Tensor) -> tuple:
     """Identity of a tensor's *contents*: autograd hands saved tensors back as new objects over
     the same memory, so objects are matched by memory and layout, not by ``id``."""
@@ -518,8 +514,8 @@ def record_graph(fn: Callable[..., tuple], example_args: Sequence[Any],
     """
     if not _AVAILABLE or _transforms_active() or _is_tracing():
         return None
-    sig = _any_signature(example_args)
-    if sig is None or any(_any_signature(p) != sig for p in probe_args):
+    sig = _signature(example_args, floats_only=False)
+    if sig is None or any(_signature(p, floats_only=False) != sig for p in probe_args):
         return None
     # own memory for every input: tensors are matched by memory while recording, and two
     # arguments that are one tensor in the example may not be one in later calls

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from polyro.inference.recording import graph_recorder
+
 from .hmc import HMC, AdaptState
 from .nuts_tree import LeafRunner, nuts_transition, random_size
 
@@ -42,8 +44,7 @@ class NUTS(HMC):
     def _leaf_runner(self, be: Any) -> LeafRunner | None:
         """One chain on an engine that can record a graph (torch): the leaf steps are recorded
         once they are hot (:class:`~polyro.inference.mcmc.nuts_tree.LeafRunner`)."""
-        if self._batched or getattr(be, "SUPPORTS_JIT", False) or not hasattr(
-                be, "record_graph"):
+        if self._batched or graph_recorder(be) is None:
             return None
         if self._leaf[0] is not self._vg:  # a new init: a new potential
             self._leaf = (self._vg, LeafRunner(be, self._vg, self._spec, self.max_tree_depth,

@@ -181,7 +181,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
 class LeafRunner:
     """The leaf step of one chain (no batch) on an engine that runs eagerly: the Python-branch
     form runs until the backend records the ``where`` form as one graph (potential, gradient and
-    bookkeeping together; see :class:`~polyro.inference.mcmc.util.LazyRecording`). Both forms
+    bookkeeping together; see :class:`~polyro.inference.recording.LazyRecording`). Both forms
     compute the same numbers, bit for bit."""
 
     def __init__(self, be: Any, vg: Callable, spec: MassSpec, max_depth: int,
@@ -200,7 +200,6 @@ class LeafRunner:
             return run
 
         self._rec = LazyRecording(be, flat(eager), flat(where))
-        self._n = n
 
     @property
     def recorded(self) -> bool:

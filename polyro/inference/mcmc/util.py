@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from polyro.inference.recording import FAULT_EXCEPTIONS, LazyRecording
+from polyro.inference.recording import FAULT_EXCEPTIONS, LazyRecording, graph_recorder
 
 __all__ = ["FlatLayout", "select", "masked_while", "make_value_and_grad", "expand_as",
            "FAULT_EXCEPTIONS", "gather_last", "int_dtype",
@@ -236,9 +236,9 @@ def make_value_and_grad(be: Any, potential_fn: Callable, layout: FlatLayout,
     if getattr(be, "SUPPORTS_JIT", False):
         vg_single = be.jit(vg_single)
 
-    if not getattr(be, "SUPPORTS_JIT", False) and not batched:
+    if not batched and graph_recorder(be) is not None:
         # engines that run eagerly: once the potential is recorded, potential and gradient are
-        # recorded as one graph (where the backend can: ``record_graph``)
+        # recorded as one graph
         vg_single = LazyRecording(be, vg_single, vg_single)
 
     def safe_single(x: Any) -> tuple[Any, Any]:
