@@ -160,6 +160,49 @@ def test_gradients_against_finite_differences(grad_backend, name):
     np.testing.assert_allclose(_np(be, g), _fd(oracle, x), rtol=1e-6, atol=1e-9, err_msg=name)
 
 
+def test_softplus_derivatives_are_sigmoid_closed_forms(grad_backend):
+    """d softplus = sigmoid exactly at 0 (the stick-breaking simplex sits there) and elsewhere;
+    the second derivative sigmoid (1 - sigmoid) to 1e-13 relative or 1e-15 absolute (in the
+    far tail ``1 - sigmoid`` cancels: 0 for 8.8e-27 at x = 60), against scipy's expit."""
+    be = grad_backend
+    x = np.array([-60.0, -3.0, -1e-8, 0.0, 1e-8, 0.4, 7.0, 60.0])
+    g = be.grad(lambda v: be.softplus(v).sum())(be.asarray(x))
+    np.testing.assert_allclose(_np(be, g), sc.expit(x), rtol=1e-14, atol=1e-300)
+    h = be.grad(lambda v: be.grad(lambda w: be.softplus(w).sum())(v).sum())(be.asarray(x))
+    np.testing.assert_allclose(_np(be, h), sc.expit(x) * sc.expit(-x), rtol=1e-13, atol=1e-15)
+
+
+def test_softplus_values_are_logaddexp_bit_for_bit(backend):
+    """Every engine's softplus is the value of its own logaddexp(x, 0), bit for bit, so that a
+    custom derivative rule (JAX) changes no log density."""
+    x = np.r_[REAL, -745.0, -36.7, 36.7, 710.0, np.inf, -np.inf]
+    xs = backend.asarray(x)
+    want = _np(backend, backend.xp.logaddexp(xs, backend.xp.zeros_like(xs)))
+    assert np.array_equal(_np(backend, backend.softplus(xs)), want)
+
+
+def test_bernoulli_logits_capability(backend):
+    """The optional fused Bernoulli log-mass (torch): value * logits - softplus(logits) to 4e-15
+    absolute over logits in [-40, 40] against the closed form in float64 (scipy's log_expit),
+    with gradient value - sigmoid(logits); engines without it say so by not having it."""
+    fused = getattr(backend, "bernoulli_logits_log_prob", None)
+    if fused is None:
+        assert backend.NAME in ("numpy", "jax"), "only torch is known to provide it"
+        return
+    lg = np.linspace(-40.0, 40.0, 2001)
+    for y in (0.0, 1.0, 0.25):
+        want = y * sc.log_expit(lg) + (1 - y) * sc.log_expit(-lg)
+        got = _np(backend, fused(backend.asarray(lg), backend.asarray(np.full_like(lg, y))))
+        np.testing.assert_allclose(got, want, rtol=0, atol=4e-15)
+    yv = (RNG.uniform(size=7) > 0.5).astype(float)
+    x = RNG.normal(0, 3, 7)
+    g = backend.grad(lambda v: fused(v, backend.asarray(yv)).sum())(backend.asarray(x))
+    np.testing.assert_allclose(_np(backend, g), yv - sc.expit(x), rtol=1e-13, atol=1e-15)
+    # broadcasting a value batch against one logit, as distributions do
+    got = fused(backend.asarray(0.3), backend.asarray(np.array([1.0, 0.0])))
+    np.testing.assert_allclose(_np(backend, got), sc.log_expit([0.3, -0.3]), rtol=1e-14)
+
+
 def test_polygamma_gradient_is_next_order(grad_backend):
     be = grad_backend
     x = np.array([0.6, 2.5, 9.0])

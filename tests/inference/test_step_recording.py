@@ -128,17 +128,21 @@ def schools(y, sigma):
         polyro.sample("y", dist.Normal(mu + tau * eta, sigma), obs=y)
 
 
+def _schools_draws(be, kernel, seed):
+    data = (be.asarray([28.0, 8.0, -3.0, 7.0, -1.0]), be.asarray([15.0, 10.0, 16.0, 11.0, 9.0]))
+    m = MCMC(kernel, num_warmup=40, num_samples=40, progress_bar=False)
+    m.run(be.key(seed), *data)
+    return {n: to_np(v) for n, v in m.get_samples().items()}
+
+
 @pytest.mark.parametrize("kernel", [NUTS, HMC])
 def test_draws_do_not_depend_on_step_recording(grad_backend, monkeypatch, kernel):
     be = grad_backend
-    data = (be.asarray([28.0, 8.0, -3.0, 7.0, -1.0]), be.asarray([15.0, 10.0, 16.0, 11.0, 9.0]))
     draws, kernels = [], []
     for after in (0, 5):  # 0: nothing recorded
         monkeypatch.setattr(density, "RECORD_AFTER", after)
         k = kernel(schools) if kernel is NUTS else kernel(schools, num_steps=8)
-        m = MCMC(k, num_warmup=40, num_samples=40, progress_bar=False)
-        m.run(be.key(2), *data)
-        draws.append({n: to_np(v) for n, v in m.get_samples().items()})
+        draws.append(_schools_draws(be, k, 2))
         kernels.append(k)
     for n in draws[0]:
         np.testing.assert_array_equal(draws[0][n], draws[1][n])
@@ -148,6 +152,32 @@ def test_draws_do_not_depend_on_step_recording(grad_backend, monkeypatch, kernel
         return
     if kernel is NUTS:
         assert leaf.recorded and not kernels[0]._leaf_runner(be).recorded
+
+
+def test_nuts_draws_do_not_depend_on_the_take_row_capability(grad_backend, monkeypatch):
+    """The leaf step reads its table rows and leaf uniforms with the backend's ``take_row``
+    where it has one (torch: fewer operations in the recorded graph): the draws are those of
+    the array-API ``take`` path, and the leaf is still recorded."""
+    be = grad_backend
+    take_row = getattr(be, "take_row", None)
+    if take_row is None:
+        assert _record_graph(be) is None  # the engines that record (torch) have it
+        return
+    tab = be.asarray(np.arange(12.0).reshape(4, 3))
+    for i in range(4):
+        np.testing.assert_array_equal(to_np(take_row(tab, be.asarray(i))),
+                                      np.arange(12.0)[3 * i:3 * i + 3])
+    monkeypatch.setattr(density, "RECORD_AFTER", 5)
+    draws, kernels = [], []
+    for hide in (False, True):
+        if hide:
+            monkeypatch.delattr(be, "take_row")
+        k = NUTS(schools)
+        draws.append(_schools_draws(be, k, 4))
+        kernels.append(k)
+    for n in draws[0]:
+        np.testing.assert_array_equal(draws[0][n], draws[1][n])
+    assert all(k._leaf_runner(be).recorded for k in kernels)
 
 
 # ------------------------------------------------------------------ SVI steps

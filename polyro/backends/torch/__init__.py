@@ -144,6 +144,18 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def take_row(x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+    """``x[i]`` along the first axis for a non-negative 0-d integer tensor ``i``, as tensor
+    operations (no Python value is read, so a recorded step may contain it): ``index_select``
+    without the wrap of negative indices that the array API's ``take`` adds. An optional
+    capability (inference reaches it with ``getattr(be, "take_row", None)``).
+
+    >>> take_row(torch.arange(6).reshape(3, 2), torch.tensor(2)).tolist()
+    [4, 5]
+    """
+    return torch.index_select(x, 0, i.reshape(1))[0]
+
+
 def host_view(x: Any) -> np.ndarray | None:
     """A zero-copy numpy view of a CPU tensor (detached); None for a tensor on another device
     or one inside a ``torch.func`` transform (no plain storage to view).

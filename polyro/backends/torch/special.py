@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "betainc", "digamma", "erf", "erfc", "erfinv", "expit", "gammainc", "gammaincc", "i0e",
+    "bernoulli_logits_log_prob", "betainc", "digamma", "erf", "erfc", "erfinv", "expit", "gammainc", "gammaincc", "i0e",
     "i1e", "lbeta", "lgamma", "log1mexp", "log_ndtr", "log_softmax", "logit", "logsumexp",
     "multigammaln", "ndtr", "ndtri", "polygamma", "softmax", "softplus", "xlog1py", "xlogy",
 ]
@@ -205,6 +205,28 @@ def softmax(x: Any, axis: int = -1) -> torch.Tensor:
     [0.5, 0.5]
     """
     return torch.softmax(_t(x), axis)
+
+
+def bernoulli_logits_log_prob(logits: Any, value: Any) -> torch.Tensor:
+    """``value * logits - softplus(logits)``, the Bernoulli log-mass at ``logits``, as one fused
+    operation (``-binary_cross_entropy_with_logits``) whose derivative is the fused
+    ``sigmoid(logits) - value``: half the kernels of the composed form and of its gradient,
+    which count in a logistic regression's potential. The values agree with the composed form
+    to about 4e-15 absolute (measured over logits in [-40, 40]), not bit for bit. An optional
+    capability: the Bernoulli distribution reaches it with ``getattr(be,
+    "bernoulli_logits_log_prob", None)``.
+
+    >>> lg = torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64)
+    >>> y = torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64)
+    >>> bool(torch.allclose(bernoulli_logits_log_prob(lg, y), y * lg - softplus(lg)))
+    True
+    """
+    lg, v = _t(logits), _t(value)
+    if v.dtype != lg.dtype:
+        v = v.to(lg.dtype)
+    if lg.shape != v.shape:
+        lg, v = torch.broadcast_tensors(lg, v)
+    return -torch.nn.functional.binary_cross_entropy_with_logits(lg, v, reduction="none")
 
 
 def softplus(x: Any) -> torch.Tensor:

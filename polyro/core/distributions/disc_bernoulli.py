@@ -66,6 +66,9 @@ class Bernoulli(BinaryParams):
             p = self.probs
             return be.xlogy(value, p) + be.xlog1py(1 - value, -p)
         lg = self.logits
+        fused = getattr(be, "bernoulli_logits_log_prob", None)
+        if fused is not None:  # an engine's fused form of the same expression (torch)
+            return fused(lg, value)
         return value * lg - be.softplus(lg)
 
     @property

@@ -129,12 +129,23 @@ def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
 
 
 def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, check_tab: Any,
-               xp: Any, sel: Callable, branch: Callable) -> Callable:
+               xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None
+               ) -> Callable:
     """``leaf(s, step_e, energy0, log_u_leaf, base, inv_mass) -> _Sub``: one leapfrog step of a
     subtree with its bookkeeping (multinomial weight and choice, checkpoints, U-turn checks).
     Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
-    it can be recorded as one graph."""
+    it can be recorded as one graph. ``take_row(x, i)`` (one chain only: ``i`` a 0-d index)
+    is the backend's ``x[i]`` for a non-negative index, where it has one (fewer operations
+    than the array API's ``take``, which also wraps negative indices)."""
     inf_f = float("inf")
+    if take_row is None:
+        def pick(x: Any, i: Any) -> Any:
+            return _gather(x, i, xp)
+
+        def row(tab: Any, i: Any) -> Any:
+            return _gather_row(tab, i, xp)
+    else:
+        pick = row = take_row
 
     def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
              inv_mass: tuple) -> _Sub:
@@ -142,11 +153,12 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
         v1 = velocity(spec, inv_mass, r1, xp)
         e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
         delta = e1 - energy0
-        bad = ~xp.isfinite(delta)
-        delta = xp.where(bad, inf_f, delta)
+        # a NaN or infinite energy error is +inf: divergent, and never taken (lw - w_new is
+        # then -inf or NaN, below no log-uniform)
+        delta = xp.where(xp.abs(delta) < inf_f, delta, inf_f)
         lw = -delta
         w_new = xp.logaddexp(s.w, lw)
-        take = (_gather(log_u_leaf, base + s.n, xp) < lw - w_new) & ~bad
+        take = pick(log_u_leaf, base + s.n) < lw - w_new
         xp_, pep, gp, ep = sel(take, (x1, pe1, g1, e1), (s.xp, s.pep, s.gp, s.ep))
         rsum = s.rsum + r1
         # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
@@ -156,7 +168,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
 
         def write(op: Any) -> Any:
             ck_v, ck_s, no = op
-            w = _gather_row(write_tab, s.n, xp)[..., None]
+            w = row(write_tab, s.n)[..., None]
             return (xp.where(w, v1[..., None, :], ck_v), xp.where(w, s.rsum[..., None, :], ck_s),
                     no)
 
@@ -165,7 +177,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
             sub_sum = rsum[..., None, :] - ck_s
             turn = (xp.sum(ck_v * sub_sum, axis=-1) <= 0) | \
                 (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
-            return ck_v, ck_s, xp.any(_gather_row(check_tab, s.n, xp) & turn, axis=-1)
+            return ck_v, ck_s, xp.any(row(check_tab, s.n) & turn, axis=-1)
 
         ck_v, ck_s, turning = branch(odd, check, write,
                                      (s.ck_r, s.ck_s, xp.zeros_like(s.turning)))
@@ -188,10 +200,11 @@ class LeafRunner:
                  max_delta: float) -> None:
         xp = be.xp
         tabs = tuple(xp.asarray(t) for t in _checkpoint_tables(max_depth))
+        take_row = getattr(be, "take_row", None)
         eager = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, False),
-                           make_branch(be, False))
+                           make_branch(be, False), take_row)
         where = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, True),
-                           make_branch(be, True))
+                           make_branch(be, True), take_row)
         n = len(_Sub._fields)
 
         def flat(fn: Callable) -> Callable:
