@@ -612,7 +612,7 @@ def initialize_model(
             *model_args, **model_kwargs
         )
         init = {n: _site_transform(tr[n]).inv(tr[n]["value"]) for n in names}
-        bad = _nonfinite_sites(tr, init)
+        bad = [n for n, v in init.items() if not _finite(v)]
         if not bad:
             if be.SUPPORTS_AUTODIFF and init:
                 pe, grads = _checked_value_and_grad(be, potential_fn, init)
@@ -625,6 +625,9 @@ def initialize_model(
                     bad = ["(potential)"]
         if not bad:
             return ModelInfo(init, potential_fn, postprocess_fn, tr)
+        # the sites to name: those whose own log density is not finite, computed only now (on
+        # an engine that compiles, each operation run eagerly here compiles separately)
+        bad = _nonfinite_sites(tr, init) or bad
         last_problem = ", ".join(bad)
     raise InitializationError(
         f"no valid initial point in {max_tries} attempts: the log density or its gradient is "

@@ -130,13 +130,15 @@ def initialize_chains(be: Any, model: Callable, key: Any, num_chains: int | None
             params, pot_fn, post_fn, trace = initialize_model(
                 k_try, model, model_args, model_kwargs, **kwargs)
             try:
-                if need_grad:
+                # initialize_model returns a point whose potential is finite, and its gradient
+                # too where the engine has autodiff and there are latent sites; check again
+                # only what it could not (evaluated eagerly, the check would compile each
+                # operation of the model separately on JAX)
+                ok = True
+                if need_grad and not (be.SUPPORTS_AUTODIFF and params):
                     v, g = be.value_and_grad(pot_fn)(params)
                     ok = bool(xp.isfinite(v)) and all(
                         bool(xp.all(xp.isfinite(leaf))) for leaf in be.tree_leaves(g))
-                else:
-                    v = pot_fn(params)
-                    ok = bool(xp.isfinite(v))
             except FAULT_EXCEPTIONS as e:
                 ok, last_err = False, f" (last error: {type(e).__name__}: {e})"
             if ok:
