@@ -87,6 +87,7 @@ class _Sub(NamedTuple):
     turning: Any
     diverging: Any
     sum_acc: Any
+    go: Any  # another leaf follows: fewer leaves than the subtree's, no U-turn, no divergence
 
 
 @functools.lru_cache(maxsize=8)
@@ -131,7 +132,8 @@ def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
 def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, check_tab: Any,
                xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None
                ) -> Callable:
-    """``leaf(s, step_e, energy0, log_u_leaf, base, inv_mass) -> _Sub``: one leapfrog step of a
+    """``leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass) -> _Sub``: one
+    leapfrog step of a
     subtree with its bookkeeping (multinomial weight and choice, checkpoints, U-turn checks).
     Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
     it can be recorded as one graph. ``take_row(x, i)`` (one chain only: ``i`` a 0-d index)
@@ -147,7 +149,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
     else:
         pick = row = take_row
 
-    def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
+    def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any, n_leaves: Any,
              inv_mass: tuple) -> _Sub:
         x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
         v1 = velocity(spec, inv_mass, r1, xp)
@@ -181,10 +183,12 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
 
         ck_v, ck_s, turning = branch(odd, check, write,
                                      (s.ck_r, s.ck_s, xp.zeros_like(s.turning)))
+        n = s.n + 1
+        diverging = delta > max_delta
         return _Sub(
             x1, r1, g1, xp_, pep, gp, ep,
-            w_new, rsum, ck_v, ck_s, s.n + 1, turning, delta > max_delta,
-            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)),
+            w_new, rsum, ck_v, ck_s, n, turning, diverging,
+            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)), (n < n_leaves) & ~(turning | diverging),
         )
 
     return leaf
@@ -209,7 +213,7 @@ class LeafRunner:
 
         def flat(fn: Callable) -> Callable:
             def run(*a: Any) -> tuple:
-                return tuple(fn(_Sub(*a[:n]), *a[n:n + 4], tuple(a[n + 4:])))
+                return tuple(fn(_Sub(*a[:n]), *a[n:n + 5], tuple(a[n + 5:])))
             return run
 
         self._rec = LazyRecording(be, flat(eager), flat(where))
@@ -220,8 +224,8 @@ class LeafRunner:
         return self._rec.recorded
 
     def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
-                 inv_mass: tuple) -> _Sub:
-        return _Sub(*self._rec(*s, step_e, energy0, log_u_leaf, base, *inv_mass))
+                 n_leaves: Any, inv_mass: tuple) -> _Sub:
+        return _Sub(*self._rec(*s, step_e, energy0, log_u_leaf, base, n_leaves, *inv_mass))
 
 
 def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
@@ -267,14 +271,14 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
         base = tree.n_steps
 
-        def cond(s: _Sub) -> Any:
-            return (s.n < n_leaves) & ~(s.turning | s.diverging)
+        def cond(s: _Sub) -> Any:  # computed by the leaf itself (in its recorded graph)
+            return s.go
 
         def body(s: _Sub) -> _Sub:
-            return leaf(s, step_e, energy0, log_u_leaf, base, inv_mass)
+            return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
 
         init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
-                    ck_zero, zero_i, false, false, zero_f)
+                    ck_zero, zero_i, false, false, zero_f, ~false)
         return masked_while(be, cond, body, init, batched)
 
     def tree_cond(t: _Tree) -> Any:
