@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 __all__ = [
-    "bernoulli_logits_log_prob", "betainc", "digamma", "erf", "erfc", "erfinv", "expit", "gammainc", "gammaincc", "i0e",
-    "i1e", "lbeta", "lgamma", "log1mexp", "log_ndtr", "log_softmax", "logit", "logsumexp",
-    "multigammaln", "ndtr", "ndtri", "polygamma", "softmax", "softplus", "xlog1py", "xlogy",
+    "bernoulli_logits_log_prob", "betainc", "digamma", "erf", "erfc", "erfinv", "expit",
+    "gammainc", "gammaincc", "i0e", "i1e", "lbeta", "lgamma", "log1mexp", "log_ndtr",
+    "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "softmax",
+    "softplus", "xlog1py", "xlogy",
 ]
 
 _LOG2 = math.log(2.0)

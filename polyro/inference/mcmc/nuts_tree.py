@@ -133,8 +133,8 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
                xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None
                ) -> Callable:
     """``leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass) -> _Sub``: one
-    leapfrog step of a
-    subtree with its bookkeeping (multinomial weight and choice, checkpoints, U-turn checks).
+    leapfrog step of a subtree with its bookkeeping (multinomial weight and choice,
+    checkpoints, U-turn checks, and whether another of the subtree's ``n_leaves`` follows).
     Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
     it can be recorded as one graph. ``take_row(x, i)`` (one chain only: ``i`` a 0-d index)
     is the backend's ``x[i]`` for a non-negative index, where it has one (fewer operations
