@@ -53,8 +53,10 @@ def fit(name: str, num_samples: int) -> tuple[dict[str, np.ndarray], float]:
     be = polyro.backends.get(name)
     kernel = NUTS(eight_schools) if be.SUPPORTS_AUTODIFF else AIES(eight_schools)
     chains = 1 if be.SUPPORTS_AUTODIFF else 20
+    # one NUTS chain runs unbatched (on torch its leaf steps are then recorded as graphs);
+    # AIES's walkers are one batched ensemble
     mcmc = MCMC(kernel, num_warmup=num_samples, num_samples=num_samples, num_chains=chains,
-                chain_method="vectorized", progress_bar=False)
+                chain_method="sequential" if chains == 1 else "vectorized", progress_bar=False)
     t0 = time.perf_counter()
     mcmc.run(be.key(0), be.asarray(SIGMA), y=be.asarray(Y))
     samples = {k: be.to_numpy(v) for k, v in mcmc.get_samples().items()}
