@@ -198,6 +198,15 @@ def test_bernoulli_logits_capability(backend):
     x = RNG.normal(0, 3, 7)
     g = backend.grad(lambda v: fused(v, backend.asarray(yv)).sum())(backend.asarray(x))
     np.testing.assert_allclose(_np(backend, g), yv - sc.expit(x), rtol=1e-13, atol=1e-15)
+    # second derivative (Laplace approximations, Hessians): -sigmoid (1 - sigmoid)
+    h = backend.grad(lambda v: backend.grad(
+        lambda w: fused(w, backend.asarray(yv)).sum())(v).sum())(backend.asarray(x))
+    np.testing.assert_allclose(_np(backend, h), -sc.expit(x) * sc.expit(-x), rtol=1e-12)
+    # vectorized over a leading batch (vmap-vectorized particles)
+    xs = RNG.normal(0, 2, (3, 7))
+    got = backend.vmap(lambda v: fused(v, backend.asarray(yv)).sum())(backend.asarray(xs))
+    want = (yv * sc.log_expit(xs) + (1 - yv) * sc.log_expit(-xs)).sum(-1)
+    np.testing.assert_allclose(_np(backend, got), want, rtol=1e-13)
     # broadcasting a value batch against one logit, as distributions do
     got = fused(backend.asarray(0.3), backend.asarray(np.array([1.0, 0.0])))
     np.testing.assert_allclose(_np(backend, got), sc.log_expit([0.3, -0.3]), rtol=1e-14)
