@@ -120,8 +120,7 @@ class _GFBase:
         model_kwargs = {} if model_kwargs is None else model_kwargs
         if self.model is not None:
             params, pot, post = initialize_chains(be, self.model, key, num_chains, model_args,
-                                                  model_kwargs, self.init_strategy,
-                                                  need_grad=False)
+                                                  model_kwargs, self.init_strategy)
             if init_params is not None:
                 params = init_params
             self._postprocess = post

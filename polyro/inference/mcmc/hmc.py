@@ -35,7 +35,6 @@ from .integrator import (
     sample_momentum,
 )
 from .util import (
-    FAULT_EXCEPTIONS,
     FlatLayout,
     draw_uniforms,
     int_dtype,
@@ -86,29 +85,13 @@ def _no_autodiff(be: Any, kernel: str) -> AutodiffUnavailableError:
     )
 
 
-def _nonfinite_sites(trace: Any) -> list[str]:
-    bad = []
-    try:
-        items = trace.items()
-    except AttributeError:
-        return bad
-    for name, site in items:
-        try:
-            if site.get("type") != "sample":
-                continue
-            lp = site["fn"].log_prob(site["value"])
-            xp = backends.namespace(lp)
-            if not bool(xp.all(xp.isfinite(xp.asarray(lp)))):
-                bad.append(name)
-        except Exception:  # noqa: BLE001 - diagnostics only
-            continue
-    return bad
-
-
 def initialize_chains(be: Any, model: Callable, key: Any, num_chains: int | None,
                       model_args: tuple, model_kwargs: dict, init_strategy: Any,
-                      need_grad: bool, max_tries: int = 100) -> tuple[Any, Callable, Callable]:
-    """Find a valid starting point per chain for ``model`` (potential and gradient finite).
+                      max_tries: int = 100) -> tuple[Any, Callable, Callable]:
+    """A valid starting point per chain for ``model``: one
+    :func:`~polyro.core.density.initialize_model` per chain, whose point has a finite potential,
+    and a finite gradient where the engine has autodiff (checked by one compiled call where
+    the engine compiles).
 
     Returns ``(init_params, potential_fn, postprocess_fn)``; ``init_params`` has a leading chain
     axis when ``num_chains`` is given. Raises :class:`InitializationError` naming the sites whose
@@ -119,41 +102,13 @@ def initialize_chains(be: Any, model: Callable, key: Any, num_chains: int | None
     xp = be.xp
     n = 1 if num_chains is None else num_chains
     chain_keys = be.split(key, n)
+    kwargs = {} if init_strategy is None else {"init_strategy": init_strategy}
     inits, pot, post = [], None, None
     for c in range(n):
-        k = chain_keys[c]
-        last_bad: list[str] = []
-        last_err = ""
-        for _ in range(max_tries):
-            k, k_try = be.split(k)
-            kwargs = {} if init_strategy is None else {"init_strategy": init_strategy}
-            params, pot_fn, post_fn, trace = initialize_model(
-                k_try, model, model_args, model_kwargs, **kwargs)
-            try:
-                # initialize_model returns a point whose potential is finite, and its gradient
-                # too where the engine has autodiff and there are latent sites; check again
-                # only what it could not (evaluated eagerly, the check would compile each
-                # operation of the model separately on JAX)
-                ok = True
-                if need_grad and not (be.SUPPORTS_AUTODIFF and params):
-                    v, g = be.value_and_grad(pot_fn)(params)
-                    ok = bool(xp.isfinite(v)) and all(
-                        bool(xp.all(xp.isfinite(leaf))) for leaf in be.tree_leaves(g))
-            except FAULT_EXCEPTIONS as e:
-                ok, last_err = False, f" (last error: {type(e).__name__}: {e})"
-            if ok:
-                inits.append(params)
-                pot, post = pot_fn, post_fn
-                break
-            last_bad = _nonfinite_sites(trace)
-        else:
-            sites = ", ".join(last_bad) if last_bad else "no single site (the joint density)"
-            raise InitializationError(
-                f"no valid initial point found after {max_tries} tries (a valid point has a "
-                f"finite potential and gradient); sites with non-finite log density: {sites}"
-                f"{last_err}. Try init_strategy=init_to_median or init_to_value(values=...), "
-                "check the data against each site's support, or pass init_params."
-            )
+        _, k_try = be.split(chain_keys[c])
+        params, pot, post, _ = initialize_model(k_try, model, model_args, model_kwargs,
+                                                max_tries=max_tries, **kwargs)
+        inits.append(params)
     if num_chains is None:
         return inits[0], pot, post
     stacked = be.tree_map(lambda *xs: xp.stack(xs), *inits)
@@ -287,7 +242,7 @@ class HMC:
         if self.model is not None:
             params, pot, post = initialize_chains(
                 be, self.model, key_init, num_chains, model_args, model_kwargs,
-                self.init_strategy, need_grad=True)
+                self.init_strategy)
             if init_params is not None:
                 params = init_params
             self._potential, self._postprocess = pot, post

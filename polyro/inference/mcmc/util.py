@@ -33,7 +33,6 @@ __all__ = ["FlatLayout", "select", "masked_while", "make_value_and_grad", "expan
            "make_select", "make_branch", "LazyRecording"]
 
 
-
 def _is_dict(tree: Any) -> bool:
     return isinstance(tree, dict)
 
