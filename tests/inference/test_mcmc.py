@@ -91,6 +91,27 @@ def test_parallel_chains(backend):
     assert as_np(par.get_samples(group_by_chain=True)["x"]).shape == (2, 10, 2)
 
 
+@pytest.mark.parametrize("method", ["vectorized", "parallel"])
+def test_one_chain_runs_unbatched(backend, method):
+    """With one chain the method makes no difference (as in NumPyro): the draws are the
+    sequential run's and ``last_state`` has no chain axis (a batch of one ran torch's NUTS
+    unrecorded, about 4x slower)."""
+    be = backend
+    kw = dict(num_warmup=15, num_samples=10, progress_bar=False)
+    init = {"x": be.asarray([0.0, 0.5])}
+    one = MCMC(_kernel(be), chain_method=method, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "parallel cannot run" warning for one chain
+        one.run(be.key(4), init_params=init)
+    seq = MCMC(_kernel(be), **kw)
+    seq.run(be.key(4), init_params=init)
+    np.testing.assert_array_equal(as_np(one.get_samples()["x"]), as_np(seq.get_samples()["x"]))
+    assert tuple(one.last_state.z["x"].shape) == (2,)
+    one.post_warmup_state = one.last_state  # and it continues
+    one.run(be.key(5))
+    assert as_np(one.get_samples(group_by_chain=True)["x"]).shape == (1, 10, 2)
+
+
 def test_parallel_needs_a_device_per_chain(backend):
     if getattr(backend, "pmap", None) is None:
         pytest.skip(f"{backend.NAME} has no pmap: test_parallel_chains checks its fallback")

@@ -2,7 +2,10 @@
 
 * ``chain_method="sequential"``: chains one after the other.
 * ``"vectorized"``: all chains as one batched computation (every state leaf gets a leading chain
-  axis; the potential is evaluated with ``vmap``), on torch as well as on JAX.
+  axis; the potential is evaluated with ``vmap``), on torch as well as on JAX. With
+  ``num_chains=1`` the method makes no difference (as in NumPyro): the chain runs as one
+  unbatched chain, whose ``last_state`` has no chain axis (a batch of one would only cost: on
+  torch the batched NUTS path is not recorded and runs about 4x slower).
 * ``"parallel"``: one device per chain where the backend offers ``pmap`` and sees a device per
   chain (JAX; on CPU ``XLA_FLAGS=--xla_force_host_platform_device_count=N``); elsewhere it falls back
   to sequential with a warning.
@@ -233,7 +236,7 @@ class MCMC:
         C = self.num_chains
         if rng_key is None:
             rng_key = be.key(0)
-        method = self.chain_method
+        method = self._effective_method()
         if method == "parallel":
             why = self._parallel_unavailable(be)
             if why is not None:
@@ -283,6 +286,10 @@ class MCMC:
                           "so far; continue with mcmc.post_warmup_state = mcmc.last_state",
                           stacklevel=2)
 
+    def _effective_method(self) -> str:
+        """``chain_method``, except that one chain always runs as one unbatched chain."""
+        return "sequential" if self.num_chains == 1 else self.chain_method
+
     def _chain_init(self, be: Any, c: int) -> Any:
         """Chain ``c``'s slice of ``init_params`` (their leading axis is the chain axis)."""
         ip = self._init_params
@@ -296,7 +303,7 @@ class MCMC:
             return
         field = self.kernel.sample_field
         z = getattr(state, field)
-        nc = self.num_chains if self.chain_method == "vectorized" else None
+        nc = self.num_chains if self._effective_method() == "vectorized" else None
         if getattr(self.kernel, "is_ensemble", False):
             nc = None
         self.kernel.init(key, self.num_warmup, z if self.kernel.model is None else z, self._args,
