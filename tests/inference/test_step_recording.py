@@ -180,6 +180,37 @@ def test_nuts_draws_do_not_depend_on_the_take_row_capability(grad_backend, monke
     assert all(k._leaf_runner(be).recorded for k in kernels)
 
 
+def test_mcmc_uniforms_do_not_depend_on_the_open_uniforms_capability(grad_backend,
+                                                                     monkeypatch):
+    """A transition's key and uniforms come from the backend's fused ``open_uniforms`` where it
+    has one (torch: one host call instead of a dozen small tensor operations): the same
+    numbers, bit for bit, as the ``random_bits`` path, and so the same draws."""
+    from polyro.inference.mcmc.util import draw_uniforms
+
+    be = grad_backend
+    if getattr(be, "open_uniforms", None) is None:
+        pytest.skip(f"{be.NAME} has no open_uniforms (the generic path is the only one)")
+    with_cap, draws = {}, []
+    for hide in (False, True):
+        if hide:
+            monkeypatch.delattr(be, "open_uniforms")
+        for dt in (be.xp.float32, be.xp.float64):
+            for batch, size in (((), 5), ((3,), 7)):
+                k, u = draw_uniforms(be, be.key(11), batch, size, dt)
+                got = (to_np(k), to_np(u))
+                assert got[1].shape == batch + (size,) and got[1].dtype == to_np(
+                    be.xp.zeros(1, dtype=dt)).dtype
+                assert 0 < got[1].min() and got[1].max() < 1
+                if hide:
+                    for a, b in zip(with_cap[(dt, batch)], got, strict=True):
+                        np.testing.assert_array_equal(a, b)
+                else:
+                    with_cap[(dt, batch)] = got
+        draws.append(_schools_draws(be, NUTS(schools), 2))
+    for n in draws[0]:
+        np.testing.assert_array_equal(draws[0][n], draws[1][n])
+
+
 # ------------------------------------------------------------------ SVI steps
 def logistic(X, y):
     w = polyro.sample("w", dist.Normal(0.0, 1.0).expand((3,)).to_event(1))

@@ -284,11 +284,16 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     def tree_cond(t: _Tree) -> Any:
         return (t.depth < max_depth) & (~t.turning) & (~t.diverging)
 
+    take_row = None if batched else getattr(be, "take_row", None)
+
+    def at_depth(v: Any, depth: Any) -> Any:  # v[..., depth]
+        return _gather(v, depth, xp) if take_row is None else take_row(v, depth)
+
     def tree_body(t: _Tree) -> _Tree:
-        fwd = _gather(dirs, t.depth, xp)
+        fwd = at_depth(dirs, t.depth)
         s = build_subtree(t, fwd)
         valid = (~s.turning) & (~s.diverging)
-        accept = valid & (_gather(log_u_top, t.depth, xp) < s.w - t.w)
+        accept = valid & (at_depth(log_u_top, t.depth) < s.w - t.w)
         xl, rl, gl = sel(fwd, (t.xl, t.rl, t.gl), (s.x, s.r, s.g))
         xr, rr, gr = sel(fwd, (s.x, s.r, s.g), (t.xr, t.rr, t.gr))
         rsum = t.rsum + s.rsum

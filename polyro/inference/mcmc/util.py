@@ -296,6 +296,10 @@ def draw_uniforms(be: Any, key: Any, batch: tuple, size: int, dtype: Any) -> tup
     """
     xp = be.xp
     n = int(math.prod(batch)) * size
+    fused = getattr(be, "open_uniforms", None)  # the same numbers in one call (torch on CPU)
+    if fused is not None:
+        key_next, u = fused(key, n, dtype)
+        return key_next, xp.reshape(u, batch + (size,))
     bits = be.random_bits(key, (n + 2,))
     key_next = bits[:2]
     u = (xp.astype(bits[2:], dtype) + 0.5) * (2.0 ** -32)
