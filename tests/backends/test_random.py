@@ -447,6 +447,39 @@ def test_jit_equals_eager_on_jax():
                                                                              "float64")))
 
 
+def test_jax_small_splits_run_on_the_host(monkeypatch):
+    """On JAX, a concrete CPU key splits into up to 16 keys (and folds in a Python int) on the
+    host, without a compiled ``jax.random`` call; traced keys (``jit``, ``vmap``) and larger
+    splits use ``jax.random``. All give ``jax.random``'s keys, bit for bit."""
+    be = get("jax")
+    k = be.key(21)
+    want = {n: np.asarray(jax.random.split(k, n)) for n in (1, 2, 16, 17)}
+    want_fold = np.asarray(jax.random.fold_in(k, 2**32 - 2))
+    traced = jax.jit(lambda kk: (be.split(kk, 2), be.fold_in(kk, 2**32 - 2)))(k)
+    vmapped = jax.vmap(lambda kk: be.split(kk, 3))(be.split(k, 4))
+    calls = []
+    monkeypatch.setattr(jax.random, "split", lambda *a, **kw: calls.append("split"))
+    monkeypatch.setattr(jax.random, "fold_in", lambda *a, **kw: calls.append("fold_in"))
+    for n in (1, 2, 16):
+        got = be.split(k, n)
+        assert isinstance(got, jax.Array) and got.dtype == jnp.uint32 and got.shape == (n, 2)
+        np.testing.assert_array_equal(np.asarray(got), want[n])
+    assert be.split(k, (2, 3)).shape == (2, 3, 2)
+    np.testing.assert_array_equal(np.asarray(be.fold_in(k, 2**32 - 2)), want_fold)
+    assert calls == []
+    be.split(k, 17)  # more than 16 keys: jax.random
+    assert calls == ["split"]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.asarray(traced[0]), want[2])
+    np.testing.assert_array_equal(np.asarray(traced[1]), want_fold)
+    for i, kk in enumerate(be.split(k, 4)):
+        np.testing.assert_array_equal(np.asarray(vmapped[i]), np.asarray(jax.random.split(kk, 3)))
+    with jax.threefry_partitionable(False):  # not the layout the host code computes: jax's
+        for n in (2, 5):
+            np.testing.assert_array_equal(np.asarray(be.split(k, n)),
+                                          np.asarray(jax.random.split(k, n)))
+
+
 def test_invalid_parameters_give_nan_not_a_hang(backend):
     k = backend.key(0)
     a = backend.asarray(np.array([-1.0, np.nan, 0.5]))
