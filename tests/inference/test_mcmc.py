@@ -99,10 +99,12 @@ def test_one_chain_runs_unbatched(backend, method):
     be = backend
     kw = dict(num_warmup=15, num_samples=10, progress_bar=False)
     init = {"x": be.asarray([0.0, 0.5])}
+    # vectorized init_params carry a leading chain axis (documented), with one chain too
+    one_init = {"x": be.asarray([[0.0, 0.5]])} if method == "vectorized" else init
     one = MCMC(_kernel(be), chain_method=method, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "parallel cannot run" warning for one chain
-        one.run(be.key(4), init_params=init)
+        one.run(be.key(4), init_params=one_init)
     seq = MCMC(_kernel(be), **kw)
     seq.run(be.key(4), init_params=init)
     np.testing.assert_array_equal(as_np(one.get_samples()["x"]), as_np(seq.get_samples()["x"]))

@@ -291,9 +291,10 @@ class MCMC:
         return "sequential" if self.num_chains == 1 else self.chain_method
 
     def _chain_init(self, be: Any, c: int) -> Any:
-        """Chain ``c``'s slice of ``init_params`` (their leading axis is the chain axis)."""
+        """Chain ``c``'s slice of ``init_params`` (their leading axis is the chain axis; for
+        ``chain_method="vectorized"`` it is there with one chain too, as documented)."""
         ip = self._init_params
-        if ip is not None and self.num_chains > 1:
+        if ip is not None and (self.num_chains > 1 or self.chain_method == "vectorized"):
             ip = be.tree_map(lambda v: v[c], ip)
         return ip
 
