@@ -40,6 +40,7 @@ from polyro.errors import BackendNotAvailableError, MixedBackendError, UnknownBa
 
 __all__ = [
     "BACKENDS",
+    "as_key",
     "backend",
     "backend_of",
     "current",
@@ -233,6 +234,34 @@ def backend_of(*arrays: Any) -> ModuleType:
             f"polyro.backends.get({eng!r}).to_numpy(x))."
         )
     return get(active)
+
+
+def as_key(rng_key: Any, be: ModuleType | None = None) -> Any:
+    """A PRNG key of backend ``be`` (default: the active one) from what a user passes as a key.
+
+    ``None`` gives ``key(0)``, an int ``key(rng_key)``; a typed JAX key
+    (``jax.random.key(seed)``) gives its raw words where the adapter offers ``key_data``; any
+    other value is returned as an array of ``be`` (its shape is checked where it is used).
+
+    >>> as_key(3).tolist() == current().key(3).tolist()
+    True
+    """
+    import operator
+
+    be = current() if be is None else be
+    if rng_key is None:
+        return be.key(0)
+    if not hasattr(rng_key, "shape") or tuple(rng_key.shape) == ():
+        try:
+            return be.key(operator.index(rng_key))
+        except TypeError:
+            pass
+    raw = getattr(be, "key_data", None)
+    if raw is not None:
+        k = raw(rng_key)
+        if k is not None:
+            return k
+    return rng_key if be.is_array(rng_key) else be.asarray(rng_key)
 
 
 def namespace(*arrays: Any) -> Any:

@@ -39,14 +39,6 @@ def _is_returnable(site: dict) -> bool:
     return site.get("type") in ("sample", "deterministic")
 
 
-def _as_key(be: Any, rng_key: Any) -> Any:
-    if rng_key is None:
-        rng_key = 0
-    if isinstance(rng_key, (int, np.integer)):
-        return be.key(int(rng_key))
-    return rng_key
-
-
 def _num_draws(samples: dict, batch_ndims: int = 1) -> int:
     sizes = {name: tuple(getattr(v, "shape", ()))[:batch_ndims] for name, v in samples.items()}
     distinct = set(sizes.values())
@@ -164,7 +156,7 @@ class Predictive:
     def __call__(self, rng_key: Any, *args: Any, **kwargs: Any) -> dict:
         """Draw; returns ``{site: array with a leading num_samples dim}``."""
         be = backends.current()
-        key = _as_key(be, rng_key)
+        key = backends.as_key(rng_key, be)
         samples = self.posterior_samples
         batch_shape = None
         if samples is not None:

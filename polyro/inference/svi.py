@@ -86,14 +86,6 @@ class NonFiniteLossError(PolyroError, FloatingPointError):
         self.step, self.sites, self.last_state, self.losses = step, sites, last_state, losses
 
 
-def _as_key(be: Any, rng_key: Any) -> Any:
-    if rng_key is None:
-        rng_key = 0
-    if isinstance(rng_key, (int, np.integer)):
-        return be.key(int(rng_key))
-    return be.asarray(rng_key) if not be.is_array(rng_key) else rng_key
-
-
 class _CheckedInputs:
     """The model inputs (``args``, ``kwargs``) that a validated run has already checked, held by
     identity (the few most recent ones; arrays by weak reference, so none is kept alive)."""
@@ -173,7 +165,7 @@ class SVI:
         be = backends.current()
         _require_autodiff(be)
         kw = {**self.static_kwargs, **kwargs}
-        key = _as_key(be, rng_key)
+        key = backends.as_key(rng_key, be)
         keys = be.split(key, 3)
         rng_key, k_init = keys[0], keys[1]
         params, transforms, self._constraints, traces = eu.collect_params(

@@ -480,6 +480,29 @@ def test_jax_small_splits_run_on_the_host(monkeypatch):
                                           np.asarray(jax.random.split(k, n)))
 
 
+def test_as_key_takes_none_ints_keys_and_typed_jax_keys(backend):
+    """What users pass as a key: None (seed 0), an int (also a numpy int), a key of the
+    backend; on JAX also a typed ``jax.random.key`` (its raw words), while a typed key of
+    another implementation gets an error naming Threefry and the fix."""
+    from polyro.backends import as_key
+
+    be = backend
+    want5 = N(be.key(5))
+    np.testing.assert_array_equal(N(as_key(None, be)), N(be.key(0)))
+    np.testing.assert_array_equal(N(as_key(5, be)), want5)
+    np.testing.assert_array_equal(N(as_key(np.int64(5), be)), want5)
+    k = be.key(5)
+    assert as_key(k, be) is k
+    if getattr(be, "key_data", None) is None:
+        return
+    np.testing.assert_array_equal(N(as_key(jax.random.key(5), be)), want5)
+    np.testing.assert_array_equal(N(be.split(jax.random.key(5), 3)), N(be.split(k, 3)))
+    traced = jax.jit(lambda kk: as_key(kk, be))(jax.random.key(5))
+    np.testing.assert_array_equal(N(traced), want5)
+    with pytest.raises(TypeError, match="Threefry.*jax.random.key"):
+        as_key(jax.random.key(5, impl="rbg"), be)
+
+
 def test_invalid_parameters_give_nan_not_a_hang(backend):
     k = backend.key(0)
     a = backend.asarray(np.array([-1.0, np.nan, 0.5]))

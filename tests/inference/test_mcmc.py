@@ -12,6 +12,11 @@ from mcmc_checks import as_np
 
 from polyro.inference.mcmc import MCMC, NUTS, RandomWalkMetropolis
 
+try:
+    import jax
+except ImportError:  # pragma: no cover - the jax backend then is not tested either
+    jax = None
+
 
 def _pot(be):
     xp = be.xp
@@ -112,6 +117,29 @@ def test_one_chain_runs_unbatched(backend, method):
     one.post_warmup_state = one.last_state  # and it continues
     one.run(be.key(5))
     assert as_np(one.get_samples(group_by_chain=True)["x"]).shape == (1, 10, 2)
+
+
+def test_run_and_seed_take_int_seeds_and_typed_jax_keys(backend):
+    """``MCMC.run`` and ``seed`` take an int seed like a key (as ``SVI`` and ``Predictive``
+    do), and on JAX a typed ``jax.random.key``: the same draws as from ``be.key(seed)``."""
+    import polyro
+    from polyro import handlers
+
+    be = backend
+    kw = dict(num_warmup=10, num_samples=8, progress_bar=False)
+    init = {"x": be.asarray([0.0, 0.5])}
+    keys = [be.key(3), 3] + ([jax.random.key(3)] if be.NAME == "jax" else [])
+    draws = []
+    for k in keys:
+        m = MCMC(_kernel(be), **kw)
+        m.run(k, init_params=init)
+        draws.append(as_np(m.get_samples()["x"]))
+        site = handlers.trace(handlers.seed(lambda: polyro.sample(
+            "z", polyro.distributions.Normal(0.0, 1.0)), rng_seed=k)).get_trace()["z"]
+        draws.append(as_np(site["value"]))
+    for a, b in zip(draws[::2], draws[1::2], strict=True):
+        np.testing.assert_array_equal(a, draws[0])
+        np.testing.assert_array_equal(b, draws[1])
 
 
 def test_parallel_needs_a_device_per_chain(backend):

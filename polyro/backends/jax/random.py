@@ -41,7 +41,7 @@ from polyro.backends._threefry import SMALL, fold_in_py, seed_words, split_py
 __all__ = [
     "key", "split", "fold_in", "random_bits", "uniform", "normal", "exponential", "gumbel",
     "cauchy", "laplace", "logistic", "gamma", "beta", "dirichlet", "poisson", "binomial",
-    "bernoulli", "categorical", "multinomial", "is_key",
+    "bernoulli", "categorical", "multinomial", "is_key", "key_data",
 ]
 
 
@@ -58,7 +58,34 @@ def is_key(x: Any) -> bool:
         x.dtype == jnp.uint32
 
 
+def key_data(k: Any) -> jax.Array | None:
+    """The raw key (``uint32``, shape ``(2,)``) of a typed JAX key of the default Threefry
+    implementation (``jax.random.key(seed)``), ``None`` for anything else. An optional adapter
+    capability: :func:`polyro.backends.as_key` uses it, so typed keys work wherever polyro
+    takes a key; a typed key of another implementation (``rbg``, ...) gets a clear error.
+
+    >>> import jax
+    >>> key_data(jax.random.key(5)).tolist() == key(5).tolist()
+    True
+    """
+    dt = getattr(k, "dtype", None)
+    if dt is None or not jnp.issubdtype(dt, jax.dtypes.prng_key):
+        return None
+    impl = str(jax.random.key_impl(k))
+    if "threefry" not in impl or tuple(k.shape) != ():
+        raise TypeError(
+            f"expected one PRNG key of JAX's default Threefry-2x32 implementation (polyro's "
+            f"random streams are Threefry on every engine), got a typed key of implementation "
+            f"{impl!r} and shape {tuple(k.shape)}; use jax.random.key(seed), or a key from "
+            "polyro.backends.current().key(seed)"
+        )
+    return jax.random.key_data(k)
+
+
 def _check_key(site: str, k: Any) -> Any:
+    raw = key_data(k)
+    if raw is not None:
+        return raw
     if isinstance(k, (jax.Array, np.ndarray)) and tuple(k.shape) == (2,) and \
             jnp.issubdtype(k.dtype, jnp.integer):
         return k if k.dtype == jnp.uint32 else jnp.asarray(k, jnp.uint32)

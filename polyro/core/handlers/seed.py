@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from polyro.backends import backend_of, current
+from polyro.backends import as_key, backend_of, current
 from polyro.core.runtime import Message, Messenger
 
 __all__ = ["seed"]
@@ -62,9 +62,7 @@ class seed(Messenger):
         if _is_int(s):
             frame._key = current().key(int(s))
         else:
-            be = backend_of(s)
-            if not be.is_array(s):
-                s = be.asarray(s)
+            s = as_key(s, backend_of(s))  # a typed JAX key gives its raw words
             if tuple(getattr(s, "shape", ())) != (2,):
                 raise ValueError(
                     f"seed: rng_seed must be an int or a key of shape (2,), got shape "

@@ -225,7 +225,8 @@ class MCMC:
     def run(self, rng_key: Any, *args: Any, init_params: Any = None, **kwargs: Any) -> None:
         """Run warmup (unless ``post_warmup_state`` is set) and sampling.
 
-        With ``post_warmup_state`` (e.g. ``mcmc.post_warmup_state = mcmc.last_state``) the run
+        ``rng_key``: a key (``be.key(seed)``, or a typed ``jax.random.key`` on JAX), an int
+        seed, or None (seed 0). With ``post_warmup_state`` (e.g. ``mcmc.post_warmup_state = mcmc.last_state``) the run
         continues from that state, with its own random key, and collects ``num_samples`` new
         draws: a resumed run equals an uninterrupted one.
         """
@@ -234,8 +235,7 @@ class MCMC:
         self._init_params = init_params
         self._compiled = {}
         C = self.num_chains
-        if rng_key is None:
-            rng_key = be.key(0)
+        rng_key = backends.as_key(rng_key, be)  # None, an int, a typed JAX key
         method = self._effective_method()
         if method == "parallel":
             why = self._parallel_unavailable(be)
