@@ -85,10 +85,13 @@ class Predictive:
     """Draw from the prior predictive (``Predictive(model, num_samples=...)``) or the posterior
     predictive (with ``posterior_samples`` or a ``guide``).
 
+    The arguments are in Pyro's and NumPyro's order: ``Predictive(model, mcmc.get_samples())``
+    draws the posterior predictive.
+
     Args:
         model: the model.
-        guide: optional guide; posterior draws of its sites come from it.
         posterior_samples: dict of arrays with a leading draw dim (e.g. MCMC output).
+        guide: optional guide; posterior draws of its sites come from it.
         num_samples: number of draws (needed without ``posterior_samples``).
         return_sites: names to return (default: every sample and deterministic site not given in
             ``posterior_samples``; with a guide, also the guide's sites).
@@ -104,11 +107,18 @@ class Predictive:
     {}
     """
 
-    def __init__(self, model: Callable, guide: Callable | None = None,
-                 posterior_samples: dict | None = None, num_samples: int | None = None,
-                 return_sites: list[str] | None = None, parallel: bool = True,
+    def __init__(self, model: Callable, posterior_samples: dict | None = None,
+                 guide: Callable | None = None, num_samples: int | None = None,
+                 return_sites: list[str] | None = None, parallel: bool = True, *,
                  batch_size: int | None = None, params: dict | None = None,
                  batch_ndims: int = 1) -> None:
+        if callable(posterior_samples) and not isinstance(posterior_samples, dict):
+            raise TypeError(
+                "Predictive(model, posterior_samples, guide, num_samples, ...): the second "
+                f"argument is posterior_samples (a dict of draws), got the callable "
+                f"{getattr(posterior_samples, '__name__', type(posterior_samples).__name__)!r}; "
+                "pass a guide as guide=..."
+            )
         if posterior_samples is not None and guide is not None:
             raise ValueError("pass either posterior_samples or a guide to Predictive, not both")
         if posterior_samples is None and num_samples is None:

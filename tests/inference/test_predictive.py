@@ -71,6 +71,12 @@ def test_posterior_predictive_and_return_sites(backend):
         Predictive(model, posterior_samples={"mu": np.zeros(3), "x": np.zeros(4)})
     with pytest.raises(ValueError, match="num_samples"):
         Predictive(model)
+    # Pyro's and NumPyro's argument order: the draws come second
+    pos = Predictive(model, post, return_sites=["y", "mu2"])(1)
+    for k in out:
+        np.testing.assert_array_equal(_np(be, pos[k]), _np(be, out[k]))
+    with pytest.raises(TypeError, match="second argument is posterior_samples.*guide="):
+        Predictive(model, model)  # a guide where the draws go
 
 
 def test_guide_predictive(backend):
@@ -80,6 +86,8 @@ def test_guide_predictive(backend):
         polyro.sample("mu", dist.Normal(polyro.param("m", 0.0), 0.1))
 
     out = Predictive(model, guide=guide, num_samples=50, params={"m": be.asarray(7.0)})(2)
+    pyro_order = Predictive(model, None, guide, 50, params={"m": be.asarray(7.0)})(2)
+    np.testing.assert_array_equal(_np(be, pyro_order["mu"]), _np(be, out["mu"]))
     mu = _np(be, out["mu"])
     assert abs(mu.mean() - 7.0) < 4 * 0.1 / math.sqrt(50)
     np.testing.assert_allclose(_np(be, out["mu2"]), 2 * mu, rtol=1e-12)

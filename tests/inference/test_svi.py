@@ -235,6 +235,26 @@ def test_model_guide_mismatch_warnings(grad_backend):
         SVI(model, AutoNormal(model), Adam(0.1), Trace_ELBO()).init(0)
         SVI(model, AutoDelta(model), Adam(0.1), Trace_ELBO()).init(0)
 
+    def half_model():  # nonnegative supports, which autoguides sample on as positive
+        polyro.sample("h", dist.HalfNormal(1.0))
+        polyro.sample("c", dist.HalfCauchy(1.0))
+
+    def lognormal_guide():  # positive draws: inside the model's nonnegative support
+        polyro.sample("h", dist.LogNormal(polyro.param("qh", 0.0), 1.0))
+        polyro.sample("c", dist.LogNormal(0.0, 1.0))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SVI(half_model, AutoNormal(half_model), Adam(0.1), Trace_ELBO()).init(0)
+        SVI(half_model, lognormal_guide, Adam(0.1), Trace_ELBO()).init(0)
+
+    def normal_guide():  # real draws: outside it
+        polyro.sample("h", dist.Normal(polyro.param("qh", 0.0), 1.0))
+        polyro.sample("c", dist.LogNormal(0.0, 1.0))
+
+    with pytest.warns(UserWarning, match=r"site 'h'.*support real.*nonnegative"):
+        SVI(half_model, normal_guide, Adam(0.1), Trace_ELBO()).init(0)
+
 
 def test_torch_and_jax_losses_agree():
     """Same model, same seed: the portable RNG gives the same noise, so the loss trajectories of

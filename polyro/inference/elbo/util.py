@@ -221,16 +221,31 @@ def _support_name(fn: Any) -> str:
     return repr(sup)
 
 
-def _same_support(a: Any, b: Any) -> bool:
-    sa, sb = getattr(a, "support", None), getattr(b, "support", None)
-    if sa is None or sb is None or sa is sb:
+def _equal_constraints(a: Any, b: Any) -> bool:
+    if a is b:
         return True
     try:
-        if sa == sb:
+        if a == b:
             return True
     except Exception:  # noqa: BLE001
         pass
-    return repr(sa) == repr(sb)
+    return repr(a) == repr(b)
+
+
+def _same_support(q: Any, p: Any) -> bool:
+    """Whether guide distribution ``q`` draws inside model distribution ``p``'s support: the
+    same support, or the image of ``biject_to(p.support)`` (what autoguides sample on: e.g.
+    ``positive`` for a ``nonnegative`` HalfNormal, as in Pyro)."""
+    sq, sp = getattr(q, "support", None), getattr(p, "support", None)
+    if sq is None or sp is None or _equal_constraints(sq, sp):
+        return True
+    from polyro.core.distributions import biject_to
+
+    try:
+        image = biject_to(sp).codomain
+    except Exception:  # noqa: BLE001 - no bijection to that support: only equality counts
+        return False
+    return _equal_constraints(sq, image)
 
 
 def support_mismatches(model_tr: dict, guide_tr: dict) -> list[str]:
