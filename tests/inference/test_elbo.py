@@ -228,3 +228,41 @@ def test_renyi_rejects_discrete_and_bad_args(grad_backend):
         Trace_ELBO(num_particles=0)
     with pytest.raises(ValueError, match="baseline_beta"):
         TraceGraph_ELBO(baseline_beta=1.5)
+
+
+def test_particles_of_a_model_that_does_not_broadcast(backend):
+    """``vectorize_particles=True`` (the default) on an engine that draws particles in a plate
+    (torch, numpy): a model whose sites do not broadcast over the particle plate gets a warning
+    and its particles drawn one per key, the loss of ``vectorize_particles=False``; a forced
+    ``"plate"`` raises the model's own error. On JAX the default is ``vmap``: no warning."""
+    import warnings
+
+    be = backend
+    x = be.asarray(np.linspace(-1.0, 1.0, 7))
+
+    def model():
+        w = polyro.sample("w", dist.Normal(0.0, 1.0).expand([2]).to_event(1))
+        with polyro.plate("N", 7):
+            polyro.sample("y", dist.Normal(w[0] + w[1] * x, 1.0), obs=x)  # w[1] * x: no batch
+
+    def guide():
+        loc = polyro.param("loc", be.asarray(np.array([0.1, -0.2])))
+        polyro.sample("w", dist.Normal(loc, 0.5).to_event(1))
+
+    params = {"loc": be.asarray(np.array([0.1, -0.2]))}
+    want = Trace_ELBO(num_particles=4, vectorize_particles=False).loss(
+        be.key(2), params, model, guide)
+    elbo = Trace_ELBO(num_particles=4)
+    plated = elbo._mode() == "plate"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = elbo.loss(be.key(2), params, model, guide)
+        again = elbo.loss(be.key(2), params, model, guide)  # remembered: no second warning
+    msgs = [str(w.message) for w in seen if "particle plate" in str(w.message)]
+    assert len(msgs) == (1 if plated else 0)
+    np.testing.assert_allclose(float(be.to_numpy(got)), float(be.to_numpy(want)), rtol=1e-12)
+    np.testing.assert_allclose(float(be.to_numpy(again)), float(be.to_numpy(want)), rtol=1e-12)
+    if plated:
+        with pytest.raises(Exception, match="size|shape|broadcast"):
+            Trace_ELBO(num_particles=4, vectorize_particles="plate").loss(
+                be.key(2), params, model, guide)

@@ -208,9 +208,14 @@ def test_several_particles(backend, vectorize):
     np.testing.assert_allclose(val, brute2(Q2), rtol=0, atol=1e-10)
     elbo = TraceEnum_ELBO(num_particles=3, vectorize_particles=vectorize)
     if elbo._mode() == "plate":
-        # the particle plate puts the global guide site in a plate: a clear error
+        # the particle plate puts the global guide site in a plate: the automatic choice warns
+        # and draws the particles one per key; a forced plate gets the clear error
+        with pytest.warns(UserWarning, match="particle plate.*NotImplementedError"):
+            val = _loss(backend, elbo, {"qg": QG}, model3, guide3, backend.asarray(Y3))
+        np.testing.assert_allclose(val, brute3(QG), rtol=0, atol=1e-10)
+        forced = TraceEnum_ELBO(num_particles=3, vectorize_particles="plate")
         with pytest.raises(NotImplementedError, match=r"\['g'\].*vectorize_particles=False"):
-            _loss(backend, elbo, {"qg": QG}, model3, guide3, backend.asarray(Y3))
+            _loss(backend, forced, {"qg": QG}, model3, guide3, backend.asarray(Y3))
     else:
         val = _loss(backend, elbo, {"qg": QG}, model3, guide3, backend.asarray(Y3))
         np.testing.assert_allclose(val, brute3(QG), rtol=0, atol=1e-10)

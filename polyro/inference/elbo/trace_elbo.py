@@ -12,6 +12,7 @@ its gradient changes.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import polyro.backends as backends
@@ -56,6 +57,7 @@ class ELBO:
         self.vectorize_particles = vectorize_particles
         self._nesting: dict = {}  # (model, guide) ids -> the particle-plated (model, guide)
         self._loop_memo: set = set()  # (backend, (model, guide) ids) that vmap cannot batch
+        self._unplated: set = set()  # (model, guide) ids whose sites do not broadcast
 
     def _mode(self) -> str:
         """'single', 'vmap', 'plate' or 'loop'."""
@@ -107,7 +109,7 @@ class ELBO:
             out = fn(rng_key)
             return be.tree_map(lambda x: be.xp.expand_dims(_arr(be, x), axis=0), out)
         keys = be.split(rng_key, self.num_particles)
-        if self._mode() == "vmap":
+        if self._mode() == "vmap" or (memo_key in self._unplated and be.SUPPORTS_VMAP):
             return eu.map_leading(fn, keys, loop_memo=self._loop_memo, memo_key=memo_key)
         outs = [fn(keys[i]) for i in range(self.num_particles)]
         return be.tree_map(lambda *xs: be.xp.stack([_arr(be, x) for x in xs]), *outs)
@@ -131,11 +133,25 @@ class ELBO:
             be = backends.current()
             e, s = _arr(be, e), _arr(be, s)
             return -(e + (s - be.stop_gradient(s))), state
-        if mode == "plate":
+        ck = (id(model), id(guide))
+        if mode == "plate" and ck not in self._unplated:
             m, g = self._plated(rng_key, param_map, model, guide, args, kwargs)
-            e, s, _ = self._particle(rng_key, param_map, m, g, args, kwargs, state)
-            K = self.num_particles
-            return self._combine(e / K, s / K), state
+            try:
+                e, s, _ = self._particle(rng_key, param_map, m, g, args, kwargs, state)
+            except Exception as err:  # noqa: BLE001 - a model that does not broadcast
+                if self.vectorize_particles == "plate":
+                    raise
+                self._unplated.add(ck)  # the automatic choice: draw them one by one instead
+                warnings.warn(
+                    "the model or guide does not broadcast over the particle plate "
+                    f"'_num_particles_vectorized' ({type(err).__name__}: {str(err)[:200]}); "
+                    f"its {self.num_particles} particles are drawn with vmap (or a loop) "
+                    "instead. Write its sites to broadcast over extra leading batch dims (as "
+                    "Pyro's vectorize_particles asks) for the faster plate, or pass "
+                    "vectorize_particles='vmap' or False.", UserWarning, stacklevel=2)
+            else:
+                K = self.num_particles
+                return self._combine(e / K, s / K), state
 
         def fn(key):
             e, s, _ = self._particle(key, param_map, model, guide, args, kwargs, state)
