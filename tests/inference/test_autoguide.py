@@ -123,6 +123,12 @@ def test_quantiles_and_median_against_scipy(backend):
     handlers.trace(handlers.seed(dl, rng_seed=0)).get_trace()
     pq = dl.quantiles(qs, {"auto_a_loc": be.asarray(1.5), "auto_s_loc": be.asarray(loc_s)})
     np.testing.assert_allclose(_np(be, pq["a"]), [1.5] * 3)
+    # NumPyro's argument order, quantiles(params, quantiles), gives the same
+    for g, p in ((guide, params), (dg, dparams)):
+        for n, v in g.quantiles(p, qs).items():
+            np.testing.assert_array_equal(_np(be, v), _np(be, g.quantiles(qs, p)[n]))
+    with pytest.raises(TypeError, match="probabilities"):
+        guide.quantiles(params, params)
 
 
 def test_mvn_guides_quantiles(backend):
@@ -200,6 +206,25 @@ def test_laplace_on_gaussian_posterior_is_exact(grad_backend):
     assert float(_np(be, post.scale_tril)[0, 0]) == pytest.approx(sd, rel=1e-5)
     q = guide.quantiles([0.5, 0.975], res.params)["m"]
     np.testing.assert_allclose(_np(be, q), [mu, mu + 1.959963984540054 * sd], rtol=1e-4)
+
+
+def test_laplace_away_from_a_map_point_says_so(grad_backend):
+    """Where the Hessian of -log p is not positive definite (here at u = 0 of a double well:
+    (u^2 - 1)^2 has curvature -4 there, the prior +1), both engines give one clear error
+    (torch's Cholesky raises, JAX's returns NaNs)."""
+    be = grad_backend
+
+    def model():
+        u = polyro.sample("u", dist.Normal(0.0, 1.0))
+        polyro.factor("well", -((u * u - 1.0) ** 2))
+
+    guide = AutoLaplaceApproximation(model)
+    handlers.trace(handlers.seed(guide, rng_seed=0)).get_trace()
+    with pytest.raises(ValueError, match="not positive definite.*not a local MAP.*Train longer"):
+        guide.get_posterior({"auto_latent_loc": be.asarray(np.array([0.0]))})
+    post = guide.get_posterior({"auto_latent_loc": be.asarray(np.array([1.0]))})  # a minimum
+    # -log p'' at u = 1: 12 u^2 - 4 + 1 = 9
+    assert float(_np(be, post.scale_tril)[0, 0]) == pytest.approx(1 / 3, rel=1e-10)
 
 
 def test_errors_name_the_site(backend):

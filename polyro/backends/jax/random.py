@@ -109,16 +109,10 @@ def _host_words(k: Any) -> tuple[int, int] | None:
     key (inside ``jit``, ``vmap``, ``grad``), a key on another device, or when JAX's Threefry
     is not in its default partitionable layout (the one :mod:`polyro.backends._threefry`
     computes)."""
-    if isinstance(k, jax.core.Tracer) or not jax.config.jax_threefry_partitionable:
-        return None
-    if isinstance(k, jax.Array):
-        try:
-            if any(d.platform != "cpu" for d in k.devices()):
-                return None
-        except Exception:  # noqa: BLE001 - an array without devices: let jax.random decide
-            return None
-    a = np.asarray(k)
-    return int(a[0]), int(a[1])
+    from polyro.backends.jax import host_view
+
+    a = host_view(k) if jax.config.jax_threefry_partitionable else None
+    return None if a is None else (int(a[0]), int(a[1]))
 
 
 def _host_keys(words: list[tuple[int, int]], shape: tuple[int, ...]) -> jax.Array:

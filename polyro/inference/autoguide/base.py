@@ -73,6 +73,21 @@ class _Site:
         self.uevent_dim = self.event_dim + nd_u - nd_c
 
 
+def quantile_args(quantiles: Any, params: Any) -> tuple[Any, Any]:
+    """``(quantiles, params)`` of an autoguide's ``quantiles`` call in either order: polyro's
+    and Pyro's ``(quantiles, params)`` or NumPyro's ``(params, quantiles)``.
+
+    >>> quantile_args({"loc": 0.0}, [0.5])
+    ([0.5], {'loc': 0.0})
+    """
+    if isinstance(quantiles, dict) and not isinstance(params, dict):
+        quantiles, params = params, quantiles
+    if quantiles is None or isinstance(quantiles, dict):
+        raise TypeError("quantiles: pass the probabilities and the params, e.g. "
+                        "guide.quantiles([0.05, 0.5, 0.95], svi.get_params(state))")
+    return quantiles, params
+
+
 class AutoGuide:
     """Base class of automatic guides.
 
@@ -254,7 +269,8 @@ class AutoGuide:
         raise NotImplementedError
 
     def quantiles(self, quantiles: Any, params: dict | None = None) -> dict:
-        """Posterior quantiles of each latent site: ``{site: array (len(quantiles), ...)}``."""
+        """Posterior quantiles of each latent site: ``{site: array (len(quantiles), ...)}``.
+        NumPyro's argument order, ``quantiles(params, quantiles)``, works too."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

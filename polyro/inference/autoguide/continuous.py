@@ -17,8 +17,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 import polyro.backends as backends
-from polyro.inference.autoguide.base import AutoGuide
+from polyro.inference.autoguide.base import AutoGuide, quantile_args
 from polyro.inference.elbo import util as eu
 
 __all__ = [
@@ -141,6 +143,7 @@ class AutoContinuous(AutoGuide):
         >>> AutoDiagonalNormal(lambda: None).quantiles.__name__
         'quantiles'
         """
+        quantiles, params = quantile_args(quantiles, params)
         params = self._get_params(params)
         loc, sd = self._loc(params), self._marginal_sd(params)
         be = backends.backend_of(loc)
@@ -286,8 +289,20 @@ class AutoLaplaceApproximation(AutoContinuous):
         xp = be.xp
         Ht = xp.matrix_transpose(H) if hasattr(xp, "matrix_transpose") else H.T
         H = 0.5 * (H + Ht)
-        cov = be.inv(H)
-        L = be.cholesky(cov)
+        from polyro.inference.recording import FAULT_EXCEPTIONS
+
+        try:  # torch raises on a matrix that is not positive definite, JAX gives NaNs
+            L = be.cholesky(be.inv(H))
+            host = be.host_view(L)
+            ok = host is None or bool(np.all(np.isfinite(host)))
+        except FAULT_EXCEPTIONS:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{type(self).__name__}: the Hessian of the negative log joint at the params' "
+                f"latent point ({int(loc.shape[-1])} unconstrained dims) is not positive "
+                "definite, so that point is not a local MAP and has no Laplace posterior. Train "
+                "longer (more SVI steps, or a smaller learning rate) and call it again.")
         return _dist().MultivariateNormal(loc, scale_tril=L)
 
     def _marginal_sd(self, params: dict) -> Any:

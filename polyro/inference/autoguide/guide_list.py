@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from polyro.inference.autoguide.base import AutoGuide
+from polyro.inference.autoguide.base import AutoGuide, quantile_args
 
 __all__ = ["AutoGuideList"]
 
@@ -84,6 +84,7 @@ class AutoGuideList(AutoGuide):
         >>> AutoGuideList(lambda: None).quantiles([0.5], {})
         {}
         """
+        quantiles, params = quantile_args(quantiles, params)
         out: dict = {}
         for part in self.parts:
             if hasattr(part, "quantiles"):

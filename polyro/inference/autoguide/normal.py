@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import polyro.backends as backends
-from polyro.inference.autoguide.base import AutoGuide
+from polyro.inference.autoguide.base import AutoGuide, quantile_args
 
 __all__ = ["AutoNormal", "AutoDelta"]
 
@@ -115,6 +115,7 @@ class AutoNormal(AutoGuide):
         >>> AutoNormal(lambda: None).quantiles([0.5], {})
         {}
         """
+        quantiles, params = quantile_args(quantiles, params)
         out = {}
         for n, (s, loc, scale) in self._locs_scales(params).items():
             be = backends.backend_of(loc)
@@ -184,6 +185,7 @@ class AutoDelta(AutoGuide):
         >>> AutoDelta(lambda: None).quantiles([0.1, 0.9], {})
         {}
         """
+        quantiles, params = quantile_args(quantiles, params)
         med = self.median(params)
         out = {}
         for n, v in med.items():
