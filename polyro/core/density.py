@@ -540,6 +540,23 @@ def _finite(x: Any) -> bool:
     return a is not None and bool(np.all(np.isfinite(a)))
 
 
+def _check_no_subsampling(tr: Mapping[str, Any]) -> None:
+    """HMC/NUTS need a deterministic potential: a plate that draws a random subsample of its
+    data gets a clear error (instead of a missing-key error from the potential)."""
+    for name, site in tr.items():
+        if site.get("type") != "plate":
+            continue
+        kw = site.get("kwargs", {})
+        size, sub = kw.get("size"), kw.get("subsample_size")
+        given = getattr(site.get("fn"), "subsample", None) is not None  # fixed indices: fine
+        if not given and sub is not None and size is not None and sub < size:
+            raise ValueError(
+                f"plate {name!r} draws a random subsample of {sub} of its {size} elements: "
+                "MCMC needs the potential of the full data (a subsampled one changes at every "
+                f"evaluation). Remove subsample_size from plate {name!r} for MCMC (keep it for "
+                "SVI), or pass subsample= indices.")
+
+
 def initialize_model(
     key: Any,
     model: Callable,
@@ -577,6 +594,7 @@ def initialize_model(
     # have no sampler
     proto = trace(substitute(seed(model, rng_seed=kbe.fold_in(key, 0x5EED)),
                              substitute_fn=init_fn)).get_trace(*model_args, **model_kwargs)
+    _check_no_subsampling(proto)
     if validate:
         check_observations(proto)
     names = latent_sites(proto)

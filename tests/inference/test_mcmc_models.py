@@ -101,6 +101,24 @@ def test_initialization_error_names_site(grad_backend):
             be.key(0), be.asarray([1.0]))
 
 
+def test_subsampled_plate_gets_a_clear_error(backend):
+    """HMC/NUTS and the gradient-free kernels need the full data's potential: a plate with
+    subsample_size names itself and the fix (it was a missing-key error from the potential)."""
+    from polyro.inference.mcmc import RandomWalkMetropolis
+
+    be = backend
+
+    def model(y):
+        mu = polyro.sample("mu", dist.Normal(0.0, 1.0))
+        with polyro.plate("data", 4, subsample_size=2) as idx:
+            polyro.sample("y", dist.Normal(mu, 1.0), obs=y[idx])
+
+    kernel = NUTS(model) if be.SUPPORTS_AUTODIFF else RandomWalkMetropolis(model)
+    with pytest.raises(ValueError, match="plate 'data'.*2 of its 4.*Remove subsample_size"):
+        MCMC(kernel, num_warmup=5, num_samples=5, progress_bar=False).run(
+            0, be.asarray(np.arange(4.0)))
+
+
 def test_numpy_model_error(backend):
     be = backend
     m = MCMC(NUTS(normal_normal), num_warmup=5, num_samples=5, progress_bar=False)
