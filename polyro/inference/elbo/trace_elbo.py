@@ -84,11 +84,13 @@ class ELBO:
             return pair
         # one plain run: the plate nesting (and autoguide prototypes)
         model_tr, guide_tr = eu.get_traces(rng_key, params, model, guide, args, kwargs)
-        nest = 0
-        for site in list(model_tr.values()) + list(guide_tr.values()):
-            for f in site.get("cond_indep_stack", ()):
-                if f.dim is not None:
+        nest = 0  # the particle plate goes left of every plate and every batch dim: a site
+        for site in list(model_tr.values()) + list(guide_tr.values()):  # with batch dims
+            for f in site.get("cond_indep_stack", ()):  # outside plates would otherwise meet
+                if f.dim is not None:  # the particle dim (silently, when the sizes agree)
                     nest = max(nest, -f.dim)
+            if site.get("type") == "sample":
+                nest = max(nest, len(tuple(getattr(site.get("fn"), "batch_shape", ()) or ())))
         K = self.num_particles
 
         def wrap(fn):
