@@ -33,7 +33,7 @@ from polyro.core.handlers import enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
 from polyro.core.handlers.trace import Trace, scale_and_mask
 from polyro.core.init_strategies import init_to_uniform
-from polyro.core.runtime import Messenger
+from polyro.core.runtime import Messenger, MissingKeyError
 from polyro.errors import InitializationError, ModelError
 
 __all__ = [
@@ -540,23 +540,6 @@ def _finite(x: Any) -> bool:
     return a is not None and bool(np.all(np.isfinite(a)))
 
 
-def _check_no_subsampling(tr: Mapping[str, Any]) -> None:
-    """HMC/NUTS need a deterministic potential: a plate that draws a random subsample of its
-    data gets a clear error (instead of a missing-key error from the potential)."""
-    for name, site in tr.items():
-        if site.get("type") != "plate":
-            continue
-        kw = site.get("kwargs", {})
-        size, sub = kw.get("size"), kw.get("subsample_size")
-        given = getattr(site.get("fn"), "subsample", None) is not None  # fixed indices: fine
-        if not given and sub is not None and size is not None and sub < size:
-            raise ValueError(
-                f"plate {name!r} draws a random subsample of {sub} of its {size} elements: "
-                "MCMC needs the potential of the full data (a subsampled one changes at every "
-                f"evaluation). Remove subsample_size from plate {name!r} for MCMC (keep it for "
-                "SVI), or pass subsample= indices.")
-
-
 def initialize_model(
     key: Any,
     model: Callable,
@@ -594,7 +577,6 @@ def initialize_model(
     # have no sampler
     proto = trace(substitute(seed(model, rng_seed=kbe.fold_in(key, 0x5EED)),
                              substitute_fn=init_fn)).get_trace(*model_args, **model_kwargs)
-    _check_no_subsampling(proto)
     if validate:
         check_observations(proto)
     names = latent_sites(proto)
@@ -632,15 +614,22 @@ def initialize_model(
         init = {n: _site_transform(tr[n]).inv(tr[n]["value"]) for n in names}
         bad = [n for n, v in init.items() if not _finite(v)]
         if not bad:
-            if be.SUPPORTS_AUTODIFF and init:
-                pe, grads = _checked_value_and_grad(be, potential_fn, init)
-                bad = [n for n in names if not _finite(grads[n])]
-                if not _finite(pe):
-                    bad = bad or ["(potential)"]
-            else:
-                pe = potential_fn(init)
-                if not _finite(pe):
-                    bad = ["(potential)"]
+            try:
+                if be.SUPPORTS_AUTODIFF and init:
+                    pe, grads = _checked_value_and_grad(be, potential_fn, init)
+                    bad = [n for n in names if not _finite(grads[n])]
+                    if not _finite(pe):
+                        bad = bad or ["(potential)"]
+                else:
+                    pe = potential_fn(init)
+                    if not _finite(pe):
+                        bad = ["(potential)"]
+            except MissingKeyError as err:  # e.g. a plate that draws a random subsample
+                raise ValueError(
+                    f"{err} MCMC evaluates the model's potential with no random key: it must "
+                    "be a deterministic function of the latents (a random subsample would "
+                    "change at every evaluation). For MCMC remove subsample_size (keep it for "
+                    "SVI), or fix the subsample with subsample= indices.") from err
         if not bad:
             return ModelInfo(init, potential_fn, postprocess_fn, tr)
         # the sites to name: those whose own log density is not finite, computed only now (on
