@@ -67,21 +67,29 @@ class TraceEnum_ELBO(ELBO):
 
     def _plate_nesting_for(self, model: Any, guide: Any, params: dict, args: tuple,
                            kwargs: dict) -> int:
-        if self.max_plate_nesting is not None:
-            return self.max_plate_nesting
         key = (id(model), id(guide))
         if key not in self._guessed:  # structure only: a cache by model/guide is safe
             from polyro.core.density import _EnumProbe
             from polyro.core.handlers import block
-            from polyro.inference.enum.api import _prototype, guess_max_plate_nesting
+            from polyro.inference.enum.api import _prototype, nesting_needs
 
             # the guide's enumerated sites take a placeholder value (no enumeration dims yet)
             with block(), _EnumProbe():
                 guide_tr = trace(seed(substitute(guide, data=params), rng_seed=0)).get_trace(
                     *args, **kwargs)
             guide_tr = eu.trace_nodes(guide_tr)
-            n = _prototype(replay(model, trace=guide_tr), args, kwargs)
-            self._guessed[key] = max(n, guess_max_plate_nesting(guide_tr))
+            need = max(_prototype(replay(model, trace=guide_tr), args, kwargs, sites=True),
+                       nesting_needs(guide_tr), key=lambda t: t[0])
+            mpn = self.max_plate_nesting
+            if mpn is not None and need[0] > mpn:
+                raise ValueError(
+                    f"TraceEnum_ELBO(max_plate_nesting={mpn}): site {need[1]!r} has batch "
+                    f"shape {need[2]}, {need[0]} batch dim(s) of plates or of batched "
+                    f"parameters, but enumeration dims start at dim {-mpn - 1} and would fall "
+                    f"on them (mixing them up, with no error). Pass max_plate_nesting="
+                    f"{need[0]} (or None to guess it), or declare the dims with plate(...) or "
+                    ".to_event(...).")
+            self._guessed[key] = need[0] if mpn is None else mpn
         return self._guessed[key]
 
     def _particle(self, key, params, model, guide, args, kwargs, state):

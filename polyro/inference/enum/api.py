@@ -47,16 +47,30 @@ def guess_max_plate_nesting(tr: Mapping[str, Any]) -> int:
     >>> guess_max_plate_nesting({})
     0
     """
-    n = 0
-    for site in tr.values():
+    return nesting_needs(tr)[0]
+
+
+def nesting_needs(tr: Mapping[str, Any]) -> tuple[int, str | None, tuple]:
+    """``(batch dims the trace's sites use, the site that uses the most, its batch shape)``:
+    the deepest vectorized plate dim or the longest batch shape of a sample site.
+
+    >>> nesting_needs({})
+    (0, None, ())
+    """
+    n, name, shape = 0, None, ()
+    for site_name, site in tr.items():
         if site.get("type") != "sample":
             continue
+        need = 0
         for f in site["cond_indep_stack"]:
             if f.dim is not None:
-                n = max(n, -f.dim)
+                need = max(need, -f.dim)
+        bs = tuple(getattr(site["fn"], "batch_shape", ()))
         if not is_enumerated(site) or "_enumerate_dim" not in site["infer"]:
-            n = max(n, len(tuple(getattr(site["fn"], "batch_shape", ()))))
-    return n
+            need = max(need, len(bs))
+        if need > n:
+            n, name, shape = need, site_name, bs
+    return n, name, shape
 
 
 def _plate_at(site: dict, dim: int) -> str | None:
@@ -166,13 +180,14 @@ def _run_enum(model: Callable, args: tuple, kwargs: dict, mpn: int) -> Any:
     return trace(enum(model, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
 
 
-def _prototype(model: Callable, args: tuple, kwargs: dict) -> int:
-    """max_plate_nesting guessed from one enumerated run with room for any plate nesting."""
+def _prototype(model: Callable, args: tuple, kwargs: dict, sites: bool = False) -> Any:
+    """max_plate_nesting guessed from one enumerated run with room for any plate nesting
+    (``sites=True``: :func:`nesting_needs` of that run)."""
     from polyro.core.density import _EnumProbe
 
     with block(), _EnumProbe():
         tr = trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
-    return guess_max_plate_nesting(tr)
+    return nesting_needs(tr) if sites else guess_max_plate_nesting(tr)
 
 
 def enum_log_joint(model: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None,
