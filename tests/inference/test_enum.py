@@ -337,3 +337,15 @@ def test_max_plate_nesting_too_small_for_unplated_batch_dims(backend):
     for mpn in (1, None):
         loss = TraceEnum_ELBO(max_plate_nesting=mpn).loss(be.key(0), {}, model, guide)
         assert float(be.to_numpy(loss)) == pytest.approx(exact, rel=1e-6)
+    # the same check in log_marginal and infer_discrete (the MAP was 2, the exact one is 1)
+    with pytest.raises(ValueError, match=r"log_marginal\(max_plate_nesting=0\): site 'y'"):
+        log_marginal(model, max_plate_nesting=0)
+    assert float(be.to_numpy(log_marginal(model, max_plate_nesting=1))) == pytest.approx(
+        -exact, rel=1e-6)
+    with pytest.raises(ValueError, match=r"first_available_dim=-1\): site 'y'.*"
+                                         r"first_available_dim=-2"):
+        infer_discrete(model, temperature=0, first_available_dim=-1)()
+    tr = handlers.trace(handlers.seed(infer_discrete(model, temperature=0,
+                                                     first_available_dim=-2), rng_seed=0)).get_trace()
+    post = [p[k] * np.prod(st.norm(locs[k], 1).pdf(y)) for k in range(3)]
+    assert int(be.to_numpy(tr["z"]["value"])) == int(np.argmax(post)) == 1

@@ -71,25 +71,27 @@ class TraceEnum_ELBO(ELBO):
         if key not in self._guessed:  # structure only: a cache by model/guide is safe
             from polyro.core.density import _EnumProbe
             from polyro.core.handlers import block
-            from polyro.inference.enum.api import _prototype, nesting_needs
+            from polyro.inference.enum.api import (
+                guess_max_plate_nesting,
+                nesting_error,
+                unplated_overlap,
+            )
 
             # the guide's enumerated sites take a placeholder value (no enumeration dims yet)
             with block(), _EnumProbe():
                 guide_tr = trace(seed(substitute(guide, data=params), rng_seed=0)).get_trace(
                     *args, **kwargs)
-            guide_tr = eu.trace_nodes(guide_tr)
-            need = max(_prototype(replay(model, trace=guide_tr), args, kwargs, sites=True),
-                       nesting_needs(guide_tr), key=lambda t: t[0])
+                model_tr = trace(seed(replay(model, trace=guide_tr), rng_seed=0)).get_trace(
+                    *args, **kwargs)
+            guide_tr, model_tr = eu.trace_nodes(guide_tr), eu.trace_nodes(model_tr)
             mpn = self.max_plate_nesting
-            if mpn is not None and need[0] > mpn:
-                raise ValueError(
-                    f"TraceEnum_ELBO(max_plate_nesting={mpn}): site {need[1]!r} has batch "
-                    f"shape {need[2]}, {need[0]} batch dim(s) of plates or of batched "
-                    f"parameters, but enumeration dims start at dim {-mpn - 1} and would fall "
-                    f"on them (mixing them up, with no error). Pass max_plate_nesting="
-                    f"{need[0]} (or None to guess it), or declare the dims with plate(...) or "
-                    ".to_event(...).")
-            self._guessed[key] = need[0] if mpn is None else mpn
+            if mpn is None:
+                mpn = max(guess_max_plate_nesting(model_tr), guess_max_plate_nesting(guide_tr))
+            else:
+                hit = unplated_overlap(model_tr, mpn) or unplated_overlap(guide_tr, mpn)
+                if hit is not None:
+                    raise nesting_error(f"TraceEnum_ELBO(max_plate_nesting={mpn})", mpn, hit)
+            self._guessed[key] = mpn
         return self._guessed[key]
 
     def _particle(self, key, params, model, guide, args, kwargs, state):

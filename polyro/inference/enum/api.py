@@ -47,30 +47,52 @@ def guess_max_plate_nesting(tr: Mapping[str, Any]) -> int:
     >>> guess_max_plate_nesting({})
     0
     """
-    return nesting_needs(tr)[0]
-
-
-def nesting_needs(tr: Mapping[str, Any]) -> tuple[int, str | None, tuple]:
-    """``(batch dims the trace's sites use, the site that uses the most, its batch shape)``:
-    the deepest vectorized plate dim or the longest batch shape of a sample site.
-
-    >>> nesting_needs({})
-    (0, None, ())
-    """
-    n, name, shape = 0, None, ()
-    for site_name, site in tr.items():
+    n = 0
+    for site in tr.values():
         if site.get("type") != "sample":
             continue
-        need = 0
         for f in site["cond_indep_stack"]:
             if f.dim is not None:
-                need = max(need, -f.dim)
-        bs = tuple(getattr(site["fn"], "batch_shape", ()))
+                n = max(n, -f.dim)
         if not is_enumerated(site) or "_enumerate_dim" not in site["infer"]:
-            need = max(need, len(bs))
-        if need > n:
-            n, name, shape = need, site_name, bs
-    return n, name, shape
+            n = max(n, len(tuple(getattr(site["fn"], "batch_shape", ()))))
+    return n
+
+
+def unplated_overlap(tr: Mapping[str, Any], mpn: int) -> tuple[str, tuple, list] | None:
+    """The first non-enumerated sample site with a batch dim left of ``-mpn`` that is no plate's
+    and has a size above 1, as ``(name, batch shape, such dims)``; ``None`` when there is none.
+    Enumeration dims start at ``-mpn - 1``: they would fall on such dims, with no error when the
+    sizes agree. (Plates past ``max_plate_nesting`` and enumerated sites' own batch dims have
+    their errors where the enumeration runs.)
+
+    >>> unplated_overlap({}, 0) is None
+    True
+    """
+    for name, site in tr.items():
+        if site.get("type") != "sample" or is_enumerated(site):
+            continue
+        plated = {f.dim for f in site["cond_indep_stack"] if f.dim is not None}
+        bs = tuple(getattr(site["fn"], "batch_shape", ()))
+        dims = [-d for d in range(mpn + 1, len(bs) + 1) if bs[-d] > 1 and -d not in plated]
+        if dims:
+            return name, bs, dims
+    return None
+
+
+def nesting_error(what: str, mpn: int, hit: tuple) -> ValueError:
+    """The error for :func:`unplated_overlap`'s finding ``hit`` under ``max_plate_nesting=mpn``.
+
+    >>> str(nesting_error("f(max_plate_nesting=0)", 0, ("y", (3,), [-1])))[:40]
+    "f(max_plate_nesting=0): site 'y' has bat"
+    """
+    name, bs, dims = hit
+    need = -min(dims)
+    return ValueError(
+        f"{what}: site {name!r} has batch shape {bs}, with dim(s) {dims} in no plate, but "
+        f"enumeration dims start at dim {-mpn - 1} and would fall on them (mixing them up, "
+        f"with no error). Declare them with plate(...) or .to_event(...), or pass "
+        f"max_plate_nesting={need} (first_available_dim={-need - 1}) or None to guess it.")
 
 
 def _plate_at(site: dict, dim: int) -> str | None:
@@ -180,14 +202,29 @@ def _run_enum(model: Callable, args: tuple, kwargs: dict, mpn: int) -> Any:
     return trace(enum(model, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
 
 
-def _prototype(model: Callable, args: tuple, kwargs: dict, sites: bool = False) -> Any:
-    """max_plate_nesting guessed from one enumerated run with room for any plate nesting
-    (``sites=True``: :func:`nesting_needs` of that run)."""
+def _prototype(model: Callable, args: tuple, kwargs: dict) -> int:
+    """max_plate_nesting guessed from one enumerated run with room for any plate nesting."""
     from polyro.core.density import _EnumProbe
 
     with block(), _EnumProbe():
         tr = trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
-    return nesting_needs(tr) if sites else guess_max_plate_nesting(tr)
+    return guess_max_plate_nesting(tr)
+
+
+def _checked_nesting(model: Callable, args: tuple, kwargs: dict, mpn: int | None,
+                     what: str) -> int:
+    """``mpn`` given by the user, checked with one probe run (:func:`unplated_overlap`);
+    guessed when None."""
+    from polyro.core.density import _EnumProbe
+
+    if mpn is None:
+        return _prototype(model, args, kwargs)
+    with block(), _EnumProbe():
+        tr = trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
+    hit = unplated_overlap(tr, mpn)
+    if hit is not None:
+        raise nesting_error(what, mpn, hit)
+    return mpn
 
 
 def enum_log_joint(model: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None,
@@ -221,7 +258,9 @@ def log_marginal(model: Callable, *args: Any, max_plate_nesting: int | None = No
     >>> round(float(log_marginal(m)), 6)
     0.0
     """
-    return enum_log_joint(model, args, kwargs, max_plate_nesting)[0]
+    mpn = _checked_nesting(model, args, kwargs, max_plate_nesting,
+                           f"log_marginal(max_plate_nesting={max_plate_nesting})")
+    return enum_log_joint(model, args, kwargs, mpn)[0]
 
 
 def _place(idx: Any, labels: tuple, var: str, tr: Mapping[str, Any], mpn: int) -> Any:
@@ -302,10 +341,9 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         be = current()
-        if first_available_dim is None:
-            mpn = _prototype(fn, args, kwargs)
-        else:
-            mpn = -first_available_dim - 1
+        mpn = None if first_available_dim is None else -first_available_dim - 1
+        mpn = _checked_nesting(fn, args, kwargs, mpn,
+                               f"infer_discrete(first_available_dim={first_available_dim})")
         with block():
             tr = _run_enum(fn, args, kwargs, mpn)
         steps: dict = {}  # the vectorized chains' step matrices, by chain
