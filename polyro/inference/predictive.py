@@ -99,6 +99,9 @@ class Predictive:
         batch_size: draws per chunk (bounds memory); results are the same for any value.
         params: constrained param values (e.g. ``svi.get_params(state)``) substituted into model
             and guide.
+        infer_discrete: draw the model's enumerated discrete sites from their exact posterior
+            given each draw's other values (NumPyro's option; e.g. the mixture assignments
+            after NUTS marginalized them), instead of from their prior.
 
     >>> import polyro, polyro.distributions as dist
     >>> def model():
@@ -111,7 +114,7 @@ class Predictive:
                  guide: Callable | None = None, num_samples: int | None = None,
                  return_sites: list[str] | None = None, parallel: bool = True, *,
                  batch_size: int | None = None, params: dict | None = None,
-                 batch_ndims: int = 1) -> None:
+                 batch_ndims: int = 1, infer_discrete: bool = False) -> None:
         if callable(posterior_samples) and not isinstance(posterior_samples, dict):
             raise TypeError(
                 "Predictive(model, posterior_samples, guide, num_samples, ...): the second "
@@ -144,11 +147,17 @@ class Predictive:
         self._loop_memo: set = set()  # (backend, "model"/"guide") whose draws vmap cannot batch
         self.params = dict(params or {})
         self.batch_ndims = batch_ndims
+        self.infer_discrete = bool(infer_discrete)
 
     def _run_one(self, fn: Callable, key: Any, sample: dict, args: tuple, kwargs: dict,
                  exclude: set) -> dict:
         h = _h()
         model = h.substitute(h.substitute(fn, data=self.params), data=sample)
+        if self.infer_discrete and fn is self.model:
+            from polyro.inference.enum import infer_discrete
+
+            # the enumerated sites drawn from their exact posterior given this draw's others
+            model = infer_discrete(model, temperature=1)
         tr = eu.trace_nodes(h.trace(h.seed(model, rng_seed=key)).get_trace(*args, **kwargs))
         if self.return_sites is not None:
             missing = [s for s in self.return_sites if s not in tr and s not in exclude]

@@ -22,6 +22,7 @@ from polyro.backends import backend_of, current
 from polyro.core.handlers import block, enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
 from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
+from polyro.core.primitives import prng_key
 from polyro.errors import ModelError
 from polyro.inference.enum.contract import sum_product
 from polyro.inference.enum.vectorized import (
@@ -341,6 +342,9 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         be = current()
+        # an enclosing seed handler drives the draws (a fresh key per call), as it drives
+        # every other random choice; rng_key= fixes them
+        outer_key = prng_key() if temperature == 1 and rng_key is None else None
         mpn = None if first_available_dim is None else -first_available_dim - 1
         mpn = _checked_nesting(fn, args, kwargs, mpn,
                                f"infer_discrete(first_available_dim={first_available_dim})")
@@ -352,8 +356,8 @@ def infer_discrete(fn: Callable | None = None, first_available_dim: int | None =
         records: list = []
         sum_product(factors, var_ord, sizes, "sum" if temperature == 1 else "max", order,
                     record=records)
-        key = rng_key
-        if temperature == 1 and key is None:
+        key = rng_key if rng_key is not None or temperature == 0 else outer_key
+        if temperature == 1 and key is None:  # not seeded: a fixed key
             key = be.key(0)
         sampled: dict[str, tuple[Any, tuple]] = {}
         for i, (v, phi, labels) in enumerate(reversed(records)):
