@@ -210,3 +210,36 @@ def test_to_arviz(backend):
         idata = polyro.to_arviz(m)
     assert idata.posterior["x"].shape == (2, 20, 2)
     assert "diverging" in idata.sample_stats or "acceptance_rate" in idata.sample_stats
+
+
+def test_init_params_and_summary_errors(backend, capsys):
+    """init_params: a name that is no latent site, or a value of another shape (which used to
+    run a different model silently), is an error naming them; a subset is completed by the
+    init strategy. print_summary before run is an error; exclude_deterministic drops the
+    deterministic sites."""
+    import polyro
+    import polyro.distributions as dist
+
+    be = backend
+
+    def model(y):
+        mu = polyro.sample("mu", dist.Normal(0.0, 1.0))
+        s = polyro.sample("s", dist.HalfNormal(1.0))
+        polyro.deterministic("twice", 2.0 * mu)
+        polyro.sample("y", dist.Normal(mu, s), obs=y)
+
+    kernel = NUTS(model) if be.SUPPORTS_AUTODIFF else RandomWalkMetropolis(model)
+    m = MCMC(kernel, num_warmup=10, num_samples=10, progress_bar=False)
+    with pytest.raises(RuntimeError, match="print_summary: call mcmc.run"):
+        m.print_summary()
+    y = be.asarray(0.5)
+    with pytest.raises(ValueError, match=r"init_params names \['nu'\].*latent sites: \['mu', 's'\]"):
+        m.run(0, y, init_params={"nu": be.asarray(0.0)})
+    with pytest.raises(ValueError, match=r"'mu' has shape \(3,\), the model's \(\)"):
+        m.run(0, y, init_params={"mu": be.asarray(np.zeros(3))})
+    m.run(0, y, init_params={"mu": be.asarray(0.3)})  # s from the init strategy
+    assert as_np(m.get_samples()["mu"]).shape == (10,)
+    m.print_summary(exclude_deterministic=True)
+    assert "twice" not in capsys.readouterr().out
+    m.print_summary()
+    assert "twice" in capsys.readouterr().out

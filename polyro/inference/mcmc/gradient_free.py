@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from polyro import backends
 
-from .hmc import initialize_chains
+from .hmc import initialize_chains, merge_init_params
 from .util import FAULT_EXCEPTIONS, FlatLayout, int_dtype, select
 
 __all__ = ["RandomWalkMetropolis", "AIES", "RWMState", "AIESState"]
@@ -121,8 +121,7 @@ class _GFBase:
         if self.model is not None:
             params, pot, post = initialize_chains(be, self.model, key, num_chains, model_args,
                                                   model_kwargs, self.init_strategy)
-            if init_params is not None:
-                params = init_params
+            params = merge_init_params(be, type(self).__name__, params, init_params)
             self._postprocess = post
         else:
             if init_params is None:

@@ -115,6 +115,37 @@ def initialize_chains(be: Any, model: Callable, key: Any, num_chains: int | None
     return stacked, pot, post
 
 
+def merge_init_params(be: Any, kernel: str, found: dict, given: Any) -> dict:
+    """The model's starting point ``found`` with the user's ``init_params`` (unconstrained
+    values by latent site; some or all of them) over it. A name that is no latent site, or a
+    value of another shape, is an error naming them (a wrong shape would otherwise run a
+    different model, silently).
+
+    >>> import numpy as np
+    >>> from polyro.backends import numpy as npbe
+    >>> sorted(merge_init_params(npbe, "NUTS", {"a": np.zeros(2), "b": np.zeros(())},
+    ...                          {"a": np.ones(2)}))
+    ['a', 'b']
+    """
+    if given is None:
+        return found
+    if not isinstance(given, dict):
+        raise TypeError(f"{kernel}: init_params must be a dict of unconstrained values by site "
+                        f"name, got {type(given).__name__}")
+    unknown = sorted(set(given) - set(found))
+    if unknown:
+        raise ValueError(f"{kernel}: init_params names {unknown}, which are not latent sites of "
+                         f"the model (its latent sites: {sorted(found)})")
+    given = {k: v if be.is_array(v) else be.asarray(v) for k, v in given.items()}
+    bad = [f"{k!r} has shape {tuple(v.shape)}, the model's {tuple(found[k].shape)}"
+           for k, v in given.items() if tuple(v.shape) != tuple(found[k].shape)]
+    if bad:
+        raise ValueError(f"{kernel}: init_params of the wrong shape: {'; '.join(bad)}. Give "
+                         "unconstrained values of each site's shape (vectorized chains: with "
+                         "a leading chain axis).")
+    return {**found, **given}
+
+
 def _check_potential_init(xp: Any, pe: Any, g: Any, layout: FlatLayout) -> None:
     ok_pe = xp.all(xp.isfinite(pe))
     ok_g = xp.all(xp.isfinite(g))
@@ -243,8 +274,7 @@ class HMC:
             params, pot, post = initialize_chains(
                 be, self.model, key_init, num_chains, model_args, model_kwargs,
                 self.init_strategy)
-            if init_params is not None:
-                params = init_params
+            params = merge_init_params(be, self._name, params, init_params)
             self._potential, self._postprocess = pot, post
         else:
             if init_params is None:

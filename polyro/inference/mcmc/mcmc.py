@@ -384,10 +384,16 @@ class MCMC:
                 for k, v in self._extra.items()}
 
     def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = False) -> None:
-        """Print mean, sd, median, quantiles, n_eff (bulk), r_hat per site and the divergences."""
+        """Print mean, sd, median, quantiles, n_eff (bulk), r_hat per site and the divergences
+        (``exclude_deterministic=True``: the sampled sites only)."""
         from polyro.inference.diagnostics import print_summary
 
-        samples = dict(self._samples or {})
+        if self._samples is None:
+            raise RuntimeError("MCMC.print_summary: call mcmc.run(...) first")
+        samples = dict(self._samples)
+        latent = getattr(getattr(self.kernel, "_layout", None), "keys", None)
+        if exclude_deterministic and latent is not None:
+            samples = {k: v for k, v in samples.items() if k in set(latent)}
         print_summary(samples, prob=prob, group_by_chain=True)
         if "diverging" in self._extra:
             print(f"Number of divergences: {int(np.sum(self._extra['diverging']))}")
