@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import operator
 import os
 import sys
 from collections.abc import Iterator
@@ -246,8 +247,6 @@ def as_key(rng_key: Any, be: ModuleType | None = None) -> Any:
     >>> as_key(3).tolist() == current().key(3).tolist()
     True
     """
-    import operator
-
     be = current() if be is None else be
     if rng_key is None:
         return be.key(0)

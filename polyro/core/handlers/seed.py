@@ -12,22 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from polyro.backends import as_key, backend_of, current
+from polyro.backends import as_key, backend_of
 from polyro.core.runtime import Message, Messenger
 
 __all__ = ["seed"]
-
-
-def _is_int(x: Any) -> bool:
-    if tuple(getattr(x, "shape", ())) != ():  # a key array: not asked for a Python value
-        return False
-    try:
-        import operator
-
-        operator.index(x)
-        return True
-    except TypeError:
-        return False
 
 
 class seed(Messenger):
@@ -58,17 +46,14 @@ class seed(Messenger):
 
     def enter_frame(self) -> seed:
         frame = super().enter_frame()
-        s = self.rng_seed
-        if _is_int(s):
-            frame._key = current().key(int(s))
-        else:
-            s = as_key(s, backend_of(s))  # a typed JAX key gives its raw words
-            if tuple(getattr(s, "shape", ())) != (2,):
-                raise ValueError(
-                    f"seed: rng_seed must be an int or a key of shape (2,), got shape "
-                    f"{tuple(getattr(s, 'shape', ()))}"
-                )
-            frame._key = s
+        # an int seed (also a 0-d integer array), a key, or a typed JAX key (its raw words)
+        s = as_key(self.rng_seed, backend_of(self.rng_seed))
+        if tuple(getattr(s, "shape", ())) != (2,):
+            raise ValueError(
+                f"seed: rng_seed must be an int or a key of shape (2,), got shape "
+                f"{tuple(getattr(s, 'shape', ()))}"
+            )
+        frame._key = s
         return frame
 
     def _next(self) -> Any:

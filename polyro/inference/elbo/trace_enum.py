@@ -69,20 +69,16 @@ class TraceEnum_ELBO(ELBO):
                            kwargs: dict) -> int:
         key = (id(model), id(guide))
         if key not in self._guessed:  # structure only: a cache by model/guide is safe
-            from polyro.core.density import _EnumProbe
-            from polyro.core.handlers import block
             from polyro.inference.enum.api import (
                 guess_max_plate_nesting,
                 nesting_error,
+                probe_trace,
                 unplated_overlap,
             )
 
             # the guide's enumerated sites take a placeholder value (no enumeration dims yet)
-            with block(), _EnumProbe():
-                guide_tr = trace(seed(substitute(guide, data=params), rng_seed=0)).get_trace(
-                    *args, **kwargs)
-                model_tr = trace(seed(replay(model, trace=guide_tr), rng_seed=0)).get_trace(
-                    *args, **kwargs)
+            guide_tr = probe_trace(substitute(guide, data=params), args, kwargs)
+            model_tr = probe_trace(replay(model, trace=guide_tr), args, kwargs)
             guide_tr, model_tr = eu.trace_nodes(guide_tr), eu.trace_nodes(model_tr)
             mpn = self.max_plate_nesting
             if mpn is None:

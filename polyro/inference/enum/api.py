@@ -203,26 +203,27 @@ def _run_enum(model: Callable, args: tuple, kwargs: dict, mpn: int) -> Any:
     return trace(enum(model, first_available_dim=-mpn - 1)).get_trace(*args, **kwargs)
 
 
-def _prototype(model: Callable, args: tuple, kwargs: dict) -> int:
-    """max_plate_nesting guessed from one enumerated run with room for any plate nesting."""
+def probe_trace(model: Callable, args: tuple, kwargs: dict) -> Any:
+    """One run of ``model`` for its structure: hidden from outer handlers, seeded, enumerated
+    sites at a placeholder value (no enumeration dims)."""
     from polyro.core.density import _EnumProbe
 
     with block(), _EnumProbe():
-        tr = trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
-    return guess_max_plate_nesting(tr)
+        return trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
+
+
+def _prototype(model: Callable, args: tuple, kwargs: dict) -> int:
+    """max_plate_nesting guessed from one enumerated run with room for any plate nesting."""
+    return guess_max_plate_nesting(probe_trace(model, args, kwargs))
 
 
 def _checked_nesting(model: Callable, args: tuple, kwargs: dict, mpn: int | None,
                      what: str) -> int:
     """``mpn`` given by the user, checked with one probe run (:func:`unplated_overlap`);
     guessed when None."""
-    from polyro.core.density import _EnumProbe
-
     if mpn is None:
         return _prototype(model, args, kwargs)
-    with block(), _EnumProbe():
-        tr = trace(seed(model, rng_seed=0)).get_trace(*args, **kwargs)
-    hit = unplated_overlap(tr, mpn)
+    hit = unplated_overlap(probe_trace(model, args, kwargs), mpn)
     if hit is not None:
         raise nesting_error(what, mpn, hit)
     return mpn

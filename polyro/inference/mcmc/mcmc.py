@@ -393,7 +393,7 @@ class MCMC:
         samples = dict(self._samples)
         latent = getattr(getattr(self.kernel, "_layout", None), "keys", None)
         if exclude_deterministic and latent is not None:
-            samples = {k: v for k, v in samples.items() if k in set(latent)}
+            samples = {k: v for k, v in samples.items() if k in latent}
         print_summary(samples, prob=prob, group_by_chain=True)
         if "diverging" in self._extra:
             print(f"Number of divergences: {int(np.sum(self._extra['diverging']))}")

@@ -113,6 +113,14 @@ def _gather(x: Any, idx: Any, xp: Any) -> Any:
     return xp.take_along_axis(x, idx[..., None], axis=-1)[..., 0]
 
 
+def _picker(take_row: Callable | None, xp: Any) -> Callable:
+    """``pick(x, i)`` = ``x[..., i]`` (one index per batch element): the backend's ``take_row``
+    where one chain may use it (fewer operations), else :func:`_gather`."""
+    if take_row is not None:
+        return take_row
+    return lambda x, i: _gather(x, i, xp)
+
+
 def _gather_row(tab: Any, idx: Any, xp: Any) -> Any:
     """``tab[idx]`` (rows of a table) for a scalar or batched integer ``idx``."""
     if idx.ndim == 0:
@@ -140,14 +148,12 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
     is the backend's ``x[i]`` for a non-negative index, where it has one (fewer operations
     than the array API's ``take``, which also wraps negative indices)."""
     inf_f = float("inf")
+    pick = _picker(take_row, xp)
     if take_row is None:
-        def pick(x: Any, i: Any) -> Any:
-            return _gather(x, i, xp)
-
         def row(tab: Any, i: Any) -> Any:
             return _gather_row(tab, i, xp)
     else:
-        pick = row = take_row
+        row = take_row
 
     def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any, n_leaves: Any,
              inv_mass: tuple) -> _Sub:
@@ -284,10 +290,7 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     def tree_cond(t: _Tree) -> Any:
         return (t.depth < max_depth) & (~t.turning) & (~t.diverging)
 
-    take_row = None if batched else getattr(be, "take_row", None)
-
-    def at_depth(v: Any, depth: Any) -> Any:  # v[..., depth]
-        return _gather(v, depth, xp) if take_row is None else take_row(v, depth)
+    at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)  # v[..., depth]
 
     def tree_body(t: _Tree) -> _Tree:
         fwd = at_depth(dirs, t.depth)
