@@ -21,6 +21,9 @@ Measured bounds (stated in the assertions):
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -273,6 +276,67 @@ def test_torch_cpu_normals_are_numpys_and_tensor_path_agrees():
         x = torch.from_numpy(u.numpy() * (dt(1) - lo) + lo)
         zs = _draws.sqrt2_erfinv(tr._xp, x, const=lambda v, x=x: torch.tensor(v, dtype=x.dtype))
         assert ulps(zs.numpy(), nr._sqrt2_erfinv(x.numpy()), dt) <= 2.0
+
+
+def test_threaded_kernels_give_the_same_bits(monkeypatch):
+    """Large CPU draws spread their chunks over threads (torch: ``torch.get_num_threads()``);
+    the values are those of one thread, bit for bit, for uneven splits too, with the tails of
+    the normal transform coming from several threads; the JAX words are the oracle for the bits.
+    After ``fork`` a child makes its own pool (the parent's threads do not exist there)."""
+    from polyro.backends.numpy import random as nr
+
+    monkeypatch.setattr(nr, "_CHUNK", 1000)
+    monkeypatch.setattr(nr, "_BASE", np.arange(1000, dtype=np.uint32))
+    monkeypatch.setattr(nr, "_PARALLEL_MIN", 2000)
+    n = 10_567  # 11 chunks, the last one short
+    calls = []
+    real = nr._pool
+    monkeypatch.setattr(nr, "_pool", lambda w: calls.append(w) or real(w))
+    ref = np.asarray(jax.random.bits(jkey(3), (n,), jnp.uint32))
+    for workers in (1, 2, 3, 4):
+        y0, y1 = nr._hash_counters(0, 3, n, workers)
+        np.testing.assert_array_equal(y0 ^ y1, ref)
+        for dtype in ("float32", "float64"):
+            one = nr._std_normal(0, 3, n, dtype)
+            np.testing.assert_array_equal(nr._std_normal(0, 3, n, dtype, workers), one)
+            np.testing.assert_array_equal(nr._uniform01(0, 3, n, dtype, workers),
+                                          nr._uniform01(0, 3, n, dtype))
+            assert (np.abs(one) > 1.5).sum() > 300  # tails (|u| > 0.93) in every chunk
+    assert calls and set(calls) == {1, 2, 3}  # pool threads besides the caller's own
+    np.testing.assert_array_equal(nr._std_normal(0, 3, 1999, "float64", 4),  # below the minimum
+                                  nr._std_normal(0, 3, 1999, "float64"))
+    assert sorted(calls) == [1] * 5 + [2] * 5 + [3] * 5  # one pool per threaded draw
+
+    torch = pytest.importorskip("torch")
+    from polyro.backends.torch import random as tr
+
+    before = torch.get_num_threads()
+    try:
+        draws = []
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            draws.append(tr.normal(tr.key(3), (n,), torch.float32).numpy())
+        np.testing.assert_array_equal(draws[0], draws[1])
+        np.testing.assert_array_equal(draws[0], nr._std_normal(0, 3, n, "float32"))
+    finally:
+        torch.set_num_threads(before)
+
+    # fork in a fresh interpreter that has no JAX threads (JAX warns that fork may deadlock them)
+    code = (
+        "import os, sys, numpy as np\n"
+        "from polyro.backends.numpy import random as nr\n"
+        "nr._CHUNK, nr._BASE, nr._PARALLEL_MIN = 1000, np.arange(1000, dtype=np.uint32), 2000\n"
+        "one = nr._std_normal(0, 3, 10567, 'float64', 3)  # the parent's pool starts\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if np.array_equal(nr._std_normal(0, 3, 10567, 'float64', 3), one) else 1)\n"
+        "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
+    )
+    try:  # a hang is the child waiting on the parent's pool, whose threads it does not have
+        done = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a forked child hung drawing with threads: the pool was not renewed")
+    assert done.returncode == 0, done.stderr.decode()
 
 
 CROSS = {  # name -> (kwargs, ulp bound, ulp floor)

@@ -30,7 +30,9 @@ values then differ from the torch and JAX backends. No global generator is touch
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import array_api_compat.numpy as _xp
@@ -59,9 +61,12 @@ __all__ = [
 _U32 = np.uint32
 #: Elements per pass of the fused kernels (hash -> floats -> normal transform): large enough that
 #: the ~170 ufunc calls per pass cost little next to the work, small enough to stay in cache.
-_CHUNK = 1 << 15
+_CHUNK = 1 << 16
 _BASE = np.arange(_CHUNK, dtype=_U32)  # counter offsets within a chunk
 _BASE.flags.writeable = False
+#: Draws of at least this many elements may be split over threads (:func:`_over_chunks`).
+_PARALLEL_MIN = 1 << 17
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool)
 
 
 # ----------------------------------------------------------------------------- keys and bits
@@ -99,16 +104,68 @@ def _check_count(n: int) -> None:
         raise ValueError(f"random: {n} draws from one key exceed the 2**32 supported on numpy")
 
 
-def _hash_counters(k0: int, k1: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Threefry of the counters ``0 .. n-1`` (hi word 0 below 2**32) under key ``(k0, k1)``."""
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The module's thread pool with at least ``workers`` threads (a new one after a ``fork``: a
+    child process inherits the pool object but not its threads)."""
+    global _POOL
+    pid = os.getpid()
+    if _POOL is None or _POOL[0] != pid or _POOL[1] < workers:
+        _POOL = (pid, workers, ThreadPoolExecutor(workers, thread_name_prefix="polyro-random"))
+    return _POOL[2]
+
+
+def _over_chunks(n: int, make: Callable[[int], Callable[[int, int], None]],
+                 workers: int = 1) -> None:
+    """Calls ``fn(s, e)`` on the chunks ``[s, e)`` of ``range(n)`` (``_CHUNK`` long), where each
+    thread gets its ``fn = make(chunk_length)`` (its own scratch arrays).
+
+    With ``workers > 1`` and at least ``_PARALLEL_MIN`` elements, the chunks are cut into
+    ``workers`` contiguous runs, one per thread (the caller's own and pool threads): numpy's
+    ufuncs release the GIL, so the runs overlap. The draws are counter-based -- a chunk's values
+    depend only on its counters -- so the result is the same, bit for bit, for any ``workers``.
+
+    >>> seen = []
+    >>> _over_chunks(5, lambda c: lambda s, e: seen.append((s, e)))
+    >>> seen
+    [(0, 5)]
+    """
+    c = min(n, _CHUNK) or 1
+    starts = list(range(0, n, c))
+    w = min(workers, len(starts)) if n >= _PARALLEL_MIN else 1
+
+    def run(group: list[int]) -> None:
+        fn = make(c)
+        for s in group:
+            fn(s, min(n, s + c))
+
+    if w <= 1:
+        run(starts)
+        return
+    size = -(-len(starts) // w)
+    groups = [starts[i:i + size] for i in range(0, len(starts), size)]
+    pool = _pool(len(groups) - 1)
+    futures = [pool.submit(run, g) for g in groups[1:]]
+    try:
+        run(groups[0])
+    finally:  # no pool thread may still write into the arrays once this returns or raises
+        for f in futures:
+            f.result()
+
+
+def _hash_counters(k0: int, k1: int, n: int,
+                   workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry of the counters ``0 .. n-1`` (hi word 0 below 2**32) under key ``(k0, k1)``
+    (``workers`` threads: :func:`_over_chunks`)."""
     _check_count(n)
     y0 = np.empty(n, _U32)
     y1 = np.empty(n, _U32)
-    tmp = np.empty(min(n, _CHUNK), _U32)
     sched = key_schedule_np(k0, k1)
-    for s in range(0, n, _CHUNK):
-        e = min(n, s + _CHUNK)
-        hash_counters_np(sched, s, y0[s:e], y1[s:e], tmp[: e - s], _BASE)
+
+    def make(c: int) -> Callable[[int, int], None]:
+        tmp = np.empty(c, _U32)
+        return lambda s, e: hash_counters_np(sched, s, y0[s:e], y1[s:e], tmp[: e - s], _BASE)
+
+    _over_chunks(n, make, workers)
     return y0, y1
 
 
@@ -213,23 +270,20 @@ def _erfinv_tail(big: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 class _Tails:
     """Collects, chunk by chunk, the elements :func:`_erfinv_main_into` leaves to
-    :func:`_erfinv_tail`, and fills them in at the end."""
+    :func:`_erfinv_tail`, and fills them in at the end. One ``list.append`` per chunk, so chunks
+    may report from several threads."""
 
     def __init__(self) -> None:
-        self.idx: list[np.ndarray] = []
-        self.w: list[np.ndarray] = []
-        self.x: list[np.ndarray] = []
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, start: int, idx: np.ndarray, w: np.ndarray, x: np.ndarray) -> None:
         if idx.size:
-            self.idx.append(idx + start)
-            self.w.append(w[idx])
-            self.x.append(x[idx])
+            self.parts.append((idx + start, w[idx], x[idx]))
 
     def fill(self, out: np.ndarray) -> np.ndarray:
-        if self.idx:
-            big = np.negative(np.concatenate(self.w))
-            out[np.concatenate(self.idx)] = _erfinv_tail(big, np.concatenate(self.x))
+        if self.parts:
+            idx, w, x = (np.concatenate(p) for p in zip(*self.parts, strict=True))
+            out[idx] = _erfinv_tail(np.negative(w), x)
         return out
 
 
@@ -254,24 +308,30 @@ def _sqrt2_erfinv(x: Any) -> np.ndarray:
     return tails.fill(out).reshape(x.shape)
 
 
-def _uniform01(k0: int, k1: int, n: int, dt: Any) -> np.ndarray:
-    """``n`` [0, 1) floats of key ``(k0, k1)``: hash and float construction fused per chunk."""
+def _uniform01(k0: int, k1: int, n: int, dt: Any, workers: int = 1) -> np.ndarray:
+    """``n`` [0, 1) floats of key ``(k0, k1)``: hash and float construction fused per chunk
+    (``workers`` threads: :func:`_over_chunks`)."""
     _check_count(n)
     out = np.empty(n, dt)
-    c = min(n, _CHUNK) or 1
-    x0, x1, tmp = (np.empty(c, _U32) for _ in range(3))
     sched = key_schedule_np(k0, k1)
-    for s in range(0, n, c):
-        e = min(n, s + c)
-        m = e - s
-        hash_counters_np(sched, s, x0[:m], x1[:m], tmp[:m], _BASE)
-        _u01_into(x0[:m], x1[:m], out[s:e])
+
+    def make(c: int) -> Callable[[int, int], None]:
+        x0, x1, tmp = (np.empty(c, _U32) for _ in range(3))
+
+        def fn(s: int, e: int) -> None:
+            m = e - s
+            hash_counters_np(sched, s, x0[:m], x1[:m], tmp[:m], _BASE)
+            _u01_into(x0[:m], x1[:m], out[s:e])
+        return fn
+
+    _over_chunks(n, make, workers)
     return out
 
 
-def _std_normal(k0: int, k1: int, n: int, dt: Any) -> np.ndarray:
+def _std_normal(k0: int, k1: int, n: int, dt: Any, workers: int = 1) -> np.ndarray:
     """``n`` standard normals of key ``(k0, k1)`` (:func:`polyro.backends._draws.std_normal_from_u01`
-    of the uniforms): hash, floats and transform fused per chunk, so the work stays in cache."""
+    of the uniforms): hash, floats and transform fused per chunk, so the work stays in cache
+    (``workers`` threads: :func:`_over_chunks`)."""
     _check_count(n)
     dt = np.dtype(dt)
     out = np.empty(n, dt)
@@ -279,19 +339,23 @@ def _std_normal(k0: int, k1: int, n: int, dt: Any) -> np.ndarray:
     # rounds to 2 u01 exactly (the second term is below half an ulp of 2 u01; a tie only at powers
     # of two, which round to even, 2 u01): so u = 2 u01 + lo, one rounding.
     lo = _c(np.nextafter(dt.type(-1.0), dt.type(0.0)), dt)
-    c = min(n, _CHUNK) or 1
-    x0, x1, tmp = (np.empty(c, _U32) for _ in range(3))
-    x, w, t = (np.empty(c, dt) for _ in range(3))
     sched = key_schedule_np(k0, k1)
-    tails = _Tails()
-    for s in range(0, n, c):
-        e = min(n, s + c)
-        m = e - s
-        hash_counters_np(sched, s, x0[:m], x1[:m], tmp[:m], _BASE)
-        xm, wm = x[:m], w[:m]
-        _u01_into(x0[:m], x1[:m], xm, two=True)
-        np.add(xm, lo, xm)
-        tails.add(s, _erfinv_main_into(xm, out[s:e], wm, t[:m]), wm, xm)
+    tails = _Tails()  # list appends: safe from several threads
+
+    def make(c: int) -> Callable[[int, int], None]:
+        x0, x1, tmp = (np.empty(c, _U32) for _ in range(3))
+        x, w, t = (np.empty(c, dt) for _ in range(3))
+
+        def fn(s: int, e: int) -> None:
+            m = e - s
+            hash_counters_np(sched, s, x0[:m], x1[:m], tmp[:m], _BASE)
+            xm, wm = x[:m], w[:m]
+            _u01_into(x0[:m], x1[:m], xm, two=True)
+            np.add(xm, lo, xm)
+            tails.add(s, _erfinv_main_into(xm, out[s:e], wm, t[:m]), wm, xm)
+        return fn
+
+    _over_chunks(n, make, workers)
     return tails.fill(out)
 
 

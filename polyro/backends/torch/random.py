@@ -4,8 +4,10 @@ Portable mode (the default): Threefry-2x32 (:mod:`polyro.backends._threefry`), b
 to ``jax.random``. On CPU the numpy adapter's kernels compute the bits, uniforms and normals
 (:mod:`polyro.backends.numpy.random`: chunked, in place, fused) into arrays the returned tensors
 then own (``torch.from_numpy``, no copy), so torch's CPU draws are the numpy backend's, bit for
-bit. On other devices it runs on ``torch.int32`` tensors: two's-complement int32 addition, xor
-and left shift give exactly the bits of uint32 arithmetic (the logical right shift is an
+bit. Large draws (``2**17`` elements or more) spread their chunks over ``torch.get_num_threads()``
+threads, as torch's own element-wise kernels do; the values do not depend on the thread count.
+On other devices it runs on ``torch.int32`` tensors: two's-complement int32 addition, xor and
+left shift give exactly the bits of uint32 arithmetic (the logical right shift is an
 arithmetic shift followed by a mask), and the normal transform is the select form of
 :func:`polyro.backends._draws.sqrt2_erfinv`. torch has almost no ``uint32`` operations, so keys
 and ``random_bits`` are **int64 tensors holding the unsigned 32-bit values**
@@ -149,7 +151,7 @@ def _hash_counters(k0: int, k1: int, n: int, device: Any = None) -> tuple[torch.
     through ``torch.from_numpy``: no copy); elsewhere :func:`_hash_counters_tensor`.
     """
     if _on_cpu(device):
-        y0, y1 = _np_random._hash_counters(k0, k1, n)
+        y0, y1 = _np_random._hash_counters(k0, k1, n, torch.get_num_threads())
         return torch.from_numpy(y0.view(np.int32)), torch.from_numpy(y1.view(np.int32))
     return _hash_counters_tensor(k0, k1, n, device)
 
@@ -322,7 +324,8 @@ class _Rng:
         k0, k1 = _check_key("uniform", key)
         n, device = math.prod(shape), _device(key)
         if _on_cpu(device):  # the numpy kernel, on memory the tensor then owns
-            return torch.from_numpy(_np_random._uniform01(k0, k1, n, _NP_DT[dt])).reshape(shape)
+            u = _np_random._uniform01(k0, k1, n, _NP_DT[dt], torch.get_num_threads())
+            return torch.from_numpy(u).reshape(shape)
         y0, y1 = _hash_counters(k0, k1, n, device)
         return _floats_from_words(y0, y1, dt).reshape(shape)
 
@@ -331,7 +334,8 @@ class _Rng:
     def std_normal(key: torch.Tensor, shape: tuple[int, ...], dt: Any) -> torch.Tensor:
         k0, k1 = _check_key("normal", key)
         if _on_cpu(_device(key)):  # numpy's fused kernel: the same operations, the same bits
-            z = _np_random._std_normal(k0, k1, math.prod(shape), _NP_DT[dt])
+            z = _np_random._std_normal(k0, k1, math.prod(shape), _NP_DT[dt],
+                                       torch.get_num_threads())
             return torch.from_numpy(z).reshape(shape)
         return _draws.std_normal_from_u01(_be, _Rng, _Rng.uniform01(key, shape, dt), dt)
 
