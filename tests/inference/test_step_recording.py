@@ -80,6 +80,66 @@ def test_record_graph_keeps_inputs_apart_and_constants_constant(backend):
     np.testing.assert_array_equal(to_np(g(x, y)[0]), [7.0, 12.0])
 
 
+def test_record_graph_skips_autograd_only_where_nothing_needs_it(backend, monkeypatch):
+    """Inputs that need no gradient run the graph below autograd's dispatch layer (the backward
+    pass is in the graph already): the same bits, plain tensors out. An input that requires a
+    gradient runs through autograd, so gradients still flow through the recorded graph; a graph
+    with an in-place operation never skips the version tracking."""
+    rec = _record_graph(backend)
+    if rec is None:
+        return
+    import torch
+
+    from polyro.backends.torch import record
+
+    entered = []
+    real = record._below_autograd
+
+    def counting():
+        entered.append(1)
+        return real()
+
+    monkeypatch.setattr(record, "_below_autograd", counting)
+    be = backend
+    step = _vg_step(be)
+    rng = np.random.default_rng(1)
+    f = rec(step, (be.asarray(rng.normal(size=2)), be.asarray(0.1)),
+            [(be.asarray(rng.normal(size=2)), be.asarray(0.2))])
+    assert f is not None
+    x, s = be.asarray(rng.normal(size=2)), be.asarray(0.3)
+    entered.clear()
+    out = f(x, s)
+    assert entered == [1]
+    for a, b in zip(out, step(x, s), strict=True):
+        np.testing.assert_array_equal(to_np(a), to_np(b))
+        assert not a.requires_grad and not a.is_inference()
+    # differentiating through a recorded graph: autograd runs, the gradient is the function's
+    def smooth(a):
+        return (a * xp.exp(a) + xp.sin(a) * a,)
+
+    xp = be.xp
+    h = rec(smooth, (be.asarray(rng.normal(size=2)),))
+    assert h is not None
+    xg = x.clone().requires_grad_(True)
+    entered.clear()
+    (gx,) = torch.autograd.grad(h(xg)[0].sum(), (xg,))
+    assert entered == []
+    xv = to_np(x)
+    want = np.exp(xv) * (1 + xv) + np.cos(xv) * xv + np.sin(xv)
+    np.testing.assert_allclose(to_np(gx), want, rtol=1e-12)
+
+    def inplace(a):
+        b = a * 2.0
+        b.add_(1.0)
+        return (b,)
+
+    g = rec(inplace, (be.asarray(np.ones(2)),))
+    assert g is not None
+    entered.clear()
+    np.testing.assert_array_equal(to_np(g(be.asarray(np.array([1.0, 3.0])))[0]), [3.0, 7.0])
+    assert entered == []
+
+
 def test_record_graph_refuses_what_it_cannot_record(backend):
     rec = _record_graph(backend)
     if rec is None:
