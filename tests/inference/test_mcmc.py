@@ -243,3 +243,34 @@ def test_init_params_and_summary_errors(backend, capsys):
     assert "twice" not in capsys.readouterr().out
     m.print_summary()
     assert "twice" in capsys.readouterr().out
+
+
+def test_run_takes_numpyro_extra_fields(backend):
+    """``run(..., extra_fields=(...))`` as in NumPyro: names are checked before anything runs
+    (not passed to the model), ``"adapt_state.step_size"`` is a key of ``get_extra_fields``, the
+    draws do not change, and a field the kernel does not have is an error after the run that
+    keeps its draws."""
+    from polyro.inference.mcmc import AIES
+
+    be = backend
+    init = {"x": be.asarray([0.0, 0.5])}
+    plain = MCMC(_kernel(be), num_warmup=20, num_samples=10, progress_bar=False)
+    plain.run(be.key(0), init_params=init)
+    m = MCMC(_kernel(be), num_warmup=20, num_samples=10, progress_bar=False)
+    with pytest.raises(ValueError, match=r"\['z'\].*potential_energy"):
+        m.run(be.key(0), init_params=init, extra_fields=("potential_energy", "z"))
+    with pytest.raises(RuntimeError, match="run"):  # nothing ran
+        m.get_samples()
+    m.run(be.key(0), init_params=init,
+          extra_fields=("diverging", "potential_energy", "adapt_state.step_size"))
+    np.testing.assert_array_equal(as_np(m.get_samples()["x"]), as_np(plain.get_samples()["x"]))
+    ex = m.get_extra_fields()
+    np.testing.assert_array_equal(ex["adapt_state.step_size"], ex["step_size"])
+    assert ex["potential_energy"].shape == (10,) and np.all(ex["step_size"] > 0)
+    assert "adapt_state.step_size" not in plain.get_extra_fields()
+
+    ens = MCMC(AIES(potential_fn=_pot(be)), num_warmup=10, num_samples=5, progress_bar=False)
+    walkers = {"x": be.asarray(np.random.default_rng(0).normal(size=(4, 2)))}
+    with pytest.raises(ValueError, match=r"AIES has no \['step_size'\].*kept"):
+        ens.run(be.key(1), init_params=walkers, extra_fields=("step_size",))
+    assert as_np(ens.get_samples(group_by_chain=True)["x"]).shape == (4, 5, 2)

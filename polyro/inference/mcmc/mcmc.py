@@ -39,6 +39,23 @@ __all__ = ["MCMC"]
 
 _EXTRA = ("diverging", "accept_prob", "num_steps", "potential_energy", "step_size", "energy",
           "mean_accept_prob")
+#: NumPyro's names of recorded fields that polyro records under another name
+_EXTRA_ALIASES = {"adapt_state.step_size": "step_size"}
+
+
+def _check_extra_fields(extra_fields: Any) -> tuple[str, ...]:
+    """NumPyro's ``run(..., extra_fields=(...))``: every name must be one polyro records."""
+    if isinstance(extra_fields, str):
+        extra_fields = (extra_fields,)
+    names = tuple(extra_fields)
+    bad = [n for n in names if n not in _EXTRA and n not in _EXTRA_ALIASES]
+    if bad:
+        raise ValueError(
+            f"MCMC.run: extra_fields {bad} are not recorded. polyro records "
+            f"{', '.join(_EXTRA)} on every run (as far as the kernel has them; "
+            f"get_extra_fields() returns them all), and takes 'adapt_state.step_size' for "
+            f"step_size; drop the others from extra_fields")
+    return names
 
 
 def _extra_of(state: Any) -> dict[str, Any]:
@@ -87,6 +104,7 @@ class MCMC:
         self._args: tuple = ()
         self._kwargs: dict = {}
         self._compiled: dict = {}
+        self._extra_fields: tuple[str, ...] = ()
 
     # --------------------------------------------------------------- running one state
     def _loop_python(self, be: Any, state: Any, n_iter: int, start_i: int, W: int,
@@ -222,14 +240,20 @@ class MCMC:
         return loop(be, state, total, start_i, W_eff, label)
 
     # --------------------------------------------------------------- public
-    def run(self, rng_key: Any, *args: Any, init_params: Any = None, **kwargs: Any) -> None:
+    def run(self, rng_key: Any, *args: Any, extra_fields: Any = (), init_params: Any = None,
+            **kwargs: Any) -> None:
         """Run warmup (unless ``post_warmup_state`` is set) and sampling.
 
         ``rng_key``: a key (``be.key(seed)``, or a typed ``jax.random.key`` on JAX), an int
         seed, or None (seed 0). With ``post_warmup_state`` (e.g. ``mcmc.post_warmup_state = mcmc.last_state``) the run
         continues from that state, with its own random key, and collects ``num_samples`` new
-        draws: a resumed run equals an uninterrupted one.
+        draws: a resumed run equals an uninterrupted one. ``extra_fields`` (NumPyro's
+        argument): names of per-draw fields to keep; every field polyro records is kept anyway
+        (:meth:`get_extra_fields`), so this only checks the names, before the run, and adds
+        NumPyro's ``"adapt_state.step_size"`` as a key of :meth:`get_extra_fields`. Every other
+        keyword goes to the model.
         """
+        self._extra_fields = _check_extra_fields(extra_fields)
         be = backends.current()
         self._args, self._kwargs = args, kwargs
         self._init_params = init_params
@@ -281,6 +305,11 @@ class MCMC:
             last = last[0] if C == 1 else last
         self.last_state = last
         self._collect(be, results, method)
+        missing = [n for n in self._extra_fields if self._samples and
+                   _EXTRA_ALIASES.get(n, n) not in self._extra]
+        if missing:  # the draws are kept: get_samples() has them
+            raise ValueError(f"MCMC.run: {type(self.kernel).__name__} has no {missing} (its "
+                             f"fields: {sorted(self._extra)}); the draws of this run are kept")
         if interrupted:
             warnings.warn("MCMC.run interrupted (KeyboardInterrupt): keeping the draws collected "
                           "so far; continue with mcmc.post_warmup_state = mcmc.last_state",
@@ -380,8 +409,12 @@ class MCMC:
         ``step_size``, ``energy``, ``mean_accept_prob`` (numpy arrays)."""
         if self._samples is None:
             raise RuntimeError("MCMC.get_extra_fields: call mcmc.run(...) first")
-        return {k: (v if group_by_chain else v.reshape((-1,) + v.shape[2:]))
-                for k, v in self._extra.items()}
+        out = {k: (v if group_by_chain else v.reshape((-1,) + v.shape[2:]))
+               for k, v in self._extra.items()}
+        for alias in self._extra_fields:  # NumPyro's names asked for in run(extra_fields=)
+            if alias in _EXTRA_ALIASES and _EXTRA_ALIASES[alias] in out:
+                out[alias] = out[_EXTRA_ALIASES[alias]]
+        return out
 
     def print_summary(self, prob: float = 0.9, exclude_deterministic: bool = False) -> None:
         """Print mean, sd, median, quantiles, n_eff (bulk), r_hat per site and the divergences
