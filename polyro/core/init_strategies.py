@@ -19,6 +19,8 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from polyro.backends import backend_of
 
 __all__ = [
@@ -97,7 +99,32 @@ def init_to_median(site: Any = None, num_samples: int = 15) -> Any:
     be = backend_of(draws)
     xp = be.xp
     s = xp.sort(draws, axis=0)
-    return s[(num_samples - 1) // 2]
+    return _into_support(site, s[(num_samples - 1) // 2], draws[0])
+
+
+def _into_support(site: Any, value: Any, draw: Any) -> Any:
+    """``value`` where the site's support holds it. An elementwise median need not lie in a
+    support that ties the elements together (a simplex, a correlation matrix's Cholesky
+    factor): it is then mapped to ``biject_to(support)(biject_to(support).inv(value))``, a point
+    of the support near it, or, where that fails too, replaced by ``draw`` (one of the draws).
+    Traced values cannot be checked and are returned as they are."""
+    from polyro.core.distributions import biject_to
+    from polyro.core.distributions.util import concrete_check, concrete_numpy, is_concrete
+
+    support = site["fn"].support
+
+    def holds(v: Any) -> bool:
+        if not is_concrete(v):
+            return True
+        ok, _ = concrete_check(support, v)
+        arr = concrete_numpy(v)
+        return bool(ok is None or (np.all(ok) and np.all(np.isfinite(arr))))
+
+    if holds(value):
+        return value
+    t = biject_to(support)
+    projected = t(t.inv(value))
+    return projected if holds(projected) else draw
 
 
 def init_to_mean(site: Any = None) -> Any:

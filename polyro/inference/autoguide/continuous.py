@@ -44,6 +44,18 @@ def _C():
     return constraints
 
 
+def _as_array(v: Any, like: Any) -> Any:
+    """``v`` (a log-Jacobian: an array, or a Python number for identity transforms) as an array
+    of ``like``'s backend; an array is returned as it is (torch warns when ``asarray`` is given
+    a tensor that requires a gradient).
+
+    >>> _as_array(0.0, np.ones(2)).dtype
+    dtype('float64')
+    """
+    be = backends.backend_of(like)
+    return v if be.is_array(v) else be.xp.asarray(v, dtype=like.dtype)
+
+
 class AutoContinuous(AutoGuide):
     """Base of the flat-latent guides; subclasses define ``_posterior(params...)``.
 
@@ -114,7 +126,7 @@ class AutoContinuous(AutoGuide):
             ladj = s.transform.log_abs_det_jacobian(u, z)
             xp = backends.namespace(z)
             batch_nd = z.ndim - s.event_dim
-            ladj = xp.asarray(ladj)
+            ladj = _as_array(ladj, z)
             if ladj.ndim > batch_nd:
                 ladj = xp.sum(ladj, axis=tuple(range(batch_nd, ladj.ndim)))
             out[name] = polyro.sample(name, dist.Delta(z, log_density=-ladj,
@@ -263,7 +275,7 @@ class AutoLaplaceApproximation(AutoContinuous):
                 s = self._sites[name]
                 z = s.transform(piece)
                 values[name] = z
-                ladj = ladj + xp.sum(xp.asarray(s.transform.log_abs_det_jacobian(piece, z)))
+                ladj = ladj + xp.sum(_as_array(s.transform.log_abs_det_jacobian(piece, z), z))
             model = h.seed(h.substitute(h.substitute(self.model, data=values), data=params),
                            rng_seed=0)
             tr = eu.trace_nodes(h.trace(model).get_trace(*args, **kwargs))
