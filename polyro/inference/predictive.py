@@ -18,6 +18,7 @@ sizes may differ in the last bit).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -237,11 +238,15 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
     samples = {k: be.xp.reshape(v, (n,) + tuple(v.shape[batch_ndims:])) for k, v in samples.items()}
     keys = be.split(be.key(0), n)
     h = _h()
+    drawn: set[str] = set()  # enumerated sites the draws lack: drawn from the model instead
 
     def fn(k, s):
         tr = eu.trace_nodes(h.trace(h.seed(h.substitute(model, data=s), rng_seed=k))
                             .get_trace(*args, **kwargs))
         res = {}
+        drawn.update(name for name, site in tr.items() if site.get("type") == "sample" and
+                     not site.get("is_observed") and name not in s and
+                     site.get("infer", {}).get("enumerate") == "parallel")
         for name, site in tr.items():
             if site.get("type") == "sample" and site.get("is_observed") and \
                     not site.get("infer", {}).get("is_auxiliary", False):
@@ -253,6 +258,14 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
         return res
 
     out = _map_draws(fn, keys, samples, parallel, batch_size)
+    if drawn:
+        warnings.warn(
+            f"log_likelihood: the enumerated site(s) {sorted(drawn)} are not in "
+            "posterior_samples, so each draw's log-likelihood uses one draw of them from the "
+            "model: a conditional log-likelihood, not the marginal one that MCMC's enumeration "
+            "targeted (WAIC/LOO from it are noisy and biased). Pass their values in "
+            "posterior_samples to condition on them, or compute the marginal with "
+            "polyro.infer.log_marginal", stacklevel=2)
     if batch_ndims != 1:
         out = {k: be.xp.reshape(v, batch_shape + tuple(v.shape[1:])) for k, v in out.items()}
     return out

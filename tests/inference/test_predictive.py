@@ -194,3 +194,37 @@ def test_predictive_infer_discrete_draws_the_exact_posterior(backend):
                                                       rng_seed=s)).get_trace(
         be.asarray(yn))["z"]["value"])[2]) for s in range(12)}
     assert draws == {0, 1}
+
+
+def test_log_likelihood_warns_when_enumerated_sites_are_drawn(backend):
+    """MCMC's draws of an enumerated mixture hold no assignments: log_likelihood then draws
+    them from the model, a conditional log-likelihood that NumPyro returns silently; polyro
+    says so, naming the sites. With the assignments given, the values are the conditional
+    log-densities (scipy) and nothing is said; a model without enumeration says nothing."""
+    import warnings
+
+    from polyro.inference import config_enumerate
+
+    be = backend
+    x = np.array([-2.1, -1.7, 2.2, 1.9, 0.3])
+
+    @config_enumerate
+    def mix(data):
+        w = polyro.sample("w", dist.Dirichlet(be.asarray(np.ones(2))))
+        locs = polyro.sample("locs", dist.Normal(be.asarray(np.zeros(2)), 3.0).to_event(1))
+        with polyro.plate("N", 5):
+            z = polyro.sample("z", dist.Categorical(w))
+            polyro.sample("x", dist.Normal(locs[z], 0.5), obs=data)
+
+    draws = {"w": be.asarray(np.array([[0.5, 0.5], [0.3, 0.7]])),
+             "locs": be.asarray(np.array([[-2.0, 2.0], [-1.0, 1.0]]))}
+    with pytest.warns(UserWarning, match=r"\['z'\].*conditional log-likelihood"):
+        log_likelihood(mix, draws, be.asarray(x))
+    z = np.array([[0, 0, 1, 1, 1], [0, 0, 1, 1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ll = log_likelihood(mix, {**draws, "z": be.asarray(z)}, be.asarray(x))
+        log_likelihood(model, {"mu": be.asarray(np.zeros(2))}, 3, be.asarray(x[:3]))
+    locs = _np(be, draws["locs"])
+    want = stats.norm(np.take_along_axis(locs, z, axis=1), 0.5).logpdf(x[None, :])
+    np.testing.assert_allclose(_np(be, ll["x"]), want, rtol=1e-10)
