@@ -31,7 +31,7 @@ from polyro.core.distributions.util import concrete_check
 from polyro.core.distributions.validation import trusted_values
 from polyro.core.handlers import enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
-from polyro.core.handlers.trace import Trace, scale_and_mask
+from polyro.core.handlers.trace import Trace, scale_and_mask, site_log_density
 from polyro.core.init_strategies import init_to_uniform
 from polyro.core.runtime import Messenger, MissingKeyError
 from polyro.errors import InitializationError, ModelError
@@ -304,7 +304,7 @@ class _LogJoint(Messenger):
 
     def postprocess_message(self, msg: Any) -> None:
         if msg["type"] == "sample":
-            lp = msg["fn"].log_prob(msg["value"])
+            lp = site_log_density(msg)
             self._lps.append(scale_and_mask(lp, msg["scale"], msg["mask"]))
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import polyro.backends as backends
+from polyro.core.handlers.trace import site_log_density
 from polyro.inference.elbo import util as eu
 
 __all__ = ["Predictive", "log_likelihood"]
@@ -250,7 +251,7 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
         for name, site in tr.items():
             if site.get("type") == "sample" and site.get("is_observed") and \
                     not site.get("infer", {}).get("is_auxiliary", False):
-                lp = site["fn"].log_prob(site["value"])
+                lp = site_log_density(site)
                 mask = site.get("mask")
                 if mask is not None and not isinstance(mask, bool):
                     lp = be.xp.where(mask, lp, be.xp.zeros_like(lp))

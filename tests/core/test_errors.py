@@ -189,3 +189,34 @@ def test_discrete_latent_without_enumeration_rejected_by_initialize_model(backen
 
     with pytest.raises(ModelError, match=r"'k' is discrete.*enumerate"):
         initialize_model(0, model)
+
+
+def test_log_prob_outside_support_names_the_site_on_every_path(backend):
+    """A distribution's support error, raised where a site's log density is computed (a trace's
+    log_prob, log_density, an ELBO's site term, log_likelihood, enumeration), names the site:
+    it used to read "Poisson.log_prob: value outside the support", which no model shows."""
+    from polyro.core.density import log_density
+    from polyro.inference import log_likelihood
+    from polyro.inference.elbo import util as eu
+    from polyro.inference.enum.api import _site_log_prob
+
+    def model(k):
+        rate = polyro.sample("rate", dist.LogNormal(0.0, 1.0))
+        polyro.sample("count", dist.Poisson(rate), obs=k)
+
+    bad = backend.asarray(2.5)
+    tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(bad)
+    name = r"sample site 'count': Poisson.log_prob: value outside the support"
+    with pytest.raises(ModelError, match=name):
+        tr.compute_log_prob()
+    with pytest.raises(ModelError, match=name):
+        eu.site_log_prob(tr["count"])
+    with pytest.raises(ModelError, match=name):
+        _site_log_prob(tr["count"])
+    with pytest.raises(ModelError, match=name):
+        log_density(model, (bad,), {}, {"rate": backend.asarray(1.0)})
+    with pytest.raises(ModelError, match=name):
+        log_likelihood(model, {"rate": backend.asarray(np.array([1.0, 2.0]))}, bad)
+    ok = backend.asarray(2.0)  # a count inside the support: no error anywhere
+    lp, _ = log_density(model, (ok,), {}, {"rate": backend.asarray(1.0)})
+    assert np.isfinite(float(backend.to_numpy(lp)))

@@ -18,7 +18,7 @@ from polyro.backends import backend_of
 from polyro.core.runtime import Message, Messenger, site_shape
 from polyro.errors import ModelError
 
-__all__ = ["Trace", "scale_and_mask", "trace"]
+__all__ = ["Trace", "scale_and_mask", "site_log_density", "trace"]
 
 _RECORDED = ("sample", "param", "deterministic", "plate")
 
@@ -44,6 +44,26 @@ def scale_and_mask(log_prob: Any, scale: Any = None, mask: Any = None) -> Any:
     if scale is not None:
         log_prob = log_prob * scale
     return log_prob
+
+
+def site_log_density(site: Any) -> Any:
+    """``site["fn"].log_prob(site["value"])``, unscaled and unmasked; a ``ValueError`` the
+    distribution raises (a value outside its support, with validation on) becomes a
+    :class:`~polyro.errors.ModelError` that names the site.
+
+    >>> import polyro.distributions as dist
+    >>> site = {"name": "k", "fn": dist.Poisson(3.0), "value": 2.5}
+    >>> site_log_density(site)
+    Traceback (most recent call last):
+    ...
+    polyro.errors.ModelError: sample site 'k': Poisson.log_prob: value outside the support ...
+    """
+    try:
+        return site["fn"].log_prob(site["value"])
+    except ModelError:
+        raise
+    except ValueError as e:
+        raise ModelError(f"sample site {site.get('name')!r}: {e}") from e
 
 
 class Trace(dict):
@@ -92,7 +112,7 @@ class Trace(dict):
                 continue
             if "log_prob" in site:
                 continue
-            lp = site["fn"].log_prob(site["value"])
+            lp = site_log_density(site)
             site["unscaled_log_prob"] = lp
             site["log_prob"] = scale_and_mask(lp, site["scale"], site["mask"])
 

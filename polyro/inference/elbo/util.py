@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 import polyro.backends as backends
+from polyro.core.handlers.trace import site_log_density
 
 __all__ = [
     "get_traces",
@@ -87,8 +88,7 @@ def site_log_prob(site: dict) -> Any:
     """The site's log density array: ``fn.log_prob(value)`` masked by ``mask`` and multiplied by
     ``scale`` (shape: the site's batch shape).
     """
-    fn = site["fn"]
-    lp = fn.log_prob(site["value"])
+    lp = site_log_density(site)
     mask = site.get("mask")
     xp = backends.namespace(lp)
     if mask is not None and not (isinstance(mask, bool) and mask):

@@ -36,9 +36,9 @@ __all__ = ["enum_log_joint", "guess_max_plate_nesting", "infer_discrete", "log_m
 
 
 def _site_log_prob(site: dict) -> Any:
-    from polyro.core.handlers.trace import scale_and_mask
+    from polyro.core.handlers.trace import scale_and_mask, site_log_density
 
-    return scale_and_mask(site["fn"].log_prob(site["value"]), site["scale"], site["mask"])
+    return scale_and_mask(site_log_density(site), site["scale"], site["mask"])
 
 
 def guess_max_plate_nesting(tr: Mapping[str, Any]) -> int:
