@@ -276,3 +276,33 @@ def test_continuous_guides_do_not_trip_engine_warnings(grad_backend):
         if torch is not None:
             torch.set_warn_always(always)
     assert not [w for w in seen if "asarray" in str(w.message)], [str(w.message) for w in seen]
+
+
+def test_multivariate_normal_covariance_on_a_conjugate_posterior(grad_backend):
+    """Bayesian linear regression with known noise has a Gaussian posterior (closed form), so
+    AutoMultivariateNormal can match it. With Adam(0.05) the covariance part of KL(q || p) (the
+    mean left out: Adam's steady jitter of the location is the same for any parametrization)
+    averages 0.06 over three seeds with the scaled unit-lower-Cholesky parametrization; with the
+    plain lower-Cholesky one (off-diagonal steps of ~0.05 against posterior scales of ~0.02)
+    it averaged 0.24, and one seed in six reached 13."""
+    be = grad_backend
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    Y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=200)
+
+    def model(X, y):
+        w = polyro.sample("w", dist.Normal(0.0, 5.0).expand((3,)).to_event(1))
+        with polyro.plate("N", X.shape[0]):
+            polyro.sample("y", dist.Normal(polyro.ops.matmul(X, w), 0.3), obs=y)
+
+    prec = X.T @ X / 0.09 + np.eye(3) / 25.0  # the exact posterior precision
+    kls = []
+    for seed in range(3):
+        guide = AutoMultivariateNormal(model)
+        res = SVI(model, guide, Adam(0.05), Trace_ELBO()).run(
+            be.key(seed), 2000, be.asarray(X), be.asarray(Y), progress_bar=False)
+        L = _np(be, res.params["auto_latent_scale_tril"])
+        Q = L @ L.T
+        kls.append(0.5 * (np.trace(prec @ Q) - 3 - np.linalg.slogdet(prec)[1]
+                          - np.linalg.slogdet(Q)[1]))
+    assert np.mean(kls) < 0.12, kls

@@ -34,6 +34,7 @@ from polyro.core.distributions.transforms_matrix import (
     LowerCholeskyTransform,
     OrderedTransform,
     PositiveDefiniteTransform,
+    ScaledUnitLowerCholeskyTransform,
     StickBreakingTransform,
 )
 
@@ -134,6 +135,11 @@ def _positive_ordered(c: Any) -> Transform:
 @biject_to.register(C._LowerCholesky)
 def _lower_cholesky(c: Any) -> Transform:
     return LowerCholeskyTransform()
+
+
+@biject_to.register(C._ScaledUnitLowerCholesky)
+def _scaled_unit_lower_cholesky(c: Any) -> Transform:
+    return ScaledUnitLowerCholeskyTransform()
 
 
 @biject_to.register(C._CorrCholesky)

@@ -47,6 +47,7 @@ __all__ = [
     "less_than",
     "less_than_eq",
     "lower_cholesky",
+    "scaled_unit_lower_cholesky",
     "multinomial",
     "nonnegative",
     "nonnegative_integer",
@@ -517,6 +518,15 @@ class _LowerCholesky(Constraint):
         return "lower_cholesky"
 
 
+class _ScaledUnitLowerCholesky(_LowerCholesky):
+    """The lower Cholesky factors, as :data:`lower_cholesky`; only its bijection differs
+    (``biject_to``: positive row scales times a unit lower-triangular matrix, NumPyro's
+    parametrization of ``AutoMultivariateNormal``'s ``scale_tril``)."""
+
+    def __repr__(self) -> str:
+        return "scaled_unit_lower_cholesky"
+
+
 class _CorrCholesky(_LowerCholesky):
     def check(self, x: Any) -> Any:
         be, xp, x, _ = _prep(x)
@@ -639,6 +649,7 @@ multinomial = _Multinomial
 ordered_vector = _OrderedVector()
 positive_ordered_vector = _PositiveOrderedVector()
 lower_cholesky = _LowerCholesky()
+scaled_unit_lower_cholesky = _ScaledUnitLowerCholesky()
 corr_cholesky = _CorrCholesky()
 corr_matrix = _CorrMatrix()
 positive_definite = _PositiveDefinite()

@@ -42,6 +42,7 @@ __all__ = [
     "LowerCholeskyTransform",
     "OrderedTransform",
     "PositiveDefiniteTransform",
+    "ScaledUnitLowerCholeskyTransform",
     "StickBreakingTransform",
 ]
 
@@ -177,6 +178,53 @@ class LowerCholeskyTransform(Transform):
     def inverse_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         n = shape[-1]
         return tuple(shape[:-2]) + (n * (n + 1) // 2,)
+
+
+class ScaledUnitLowerCholeskyTransform(LowerCholeskyTransform):
+    """Real vector of size ``n (n + 1) / 2`` -> ``L = diag(softplus(d)) @ (I + S)``, ``S``
+    strictly lower triangular (the same row-major fill as :class:`LowerCholeskyTransform`; the
+    diagonal positions hold the raw row scales ``d``).
+
+    The off-diagonal values are relative to their row's scale, so an optimizer's step on them
+    means as much for a small scale as for a large one (with :class:`LowerCholeskyTransform`
+    a step of 0.05 on an off-diagonal entry swamps a scale of 0.02): NumPyro's parametrization
+    of ``AutoMultivariateNormal``'s ``scale_tril``.
+
+    >>> import numpy as np
+    >>> t = ScaledUnitLowerCholeskyTransform()
+    >>> L = t(np.array([0.0, 0.5, 0.0]))
+    >>> np.round(L, 4).tolist()
+    [[0.6931, 0.0], [0.3466, 0.6931]]
+    >>> np.allclose(t.inv(L), [0.0, 0.5, 0.0])
+    True
+    """
+
+    codomain = constraints.scaled_unit_lower_cholesky
+
+    def __call__(self, x: Any) -> Any:
+        be, xp = _xp(x)
+        z = vec_to_tril_matrix(_arr(be, x))
+        eye = _eye(xp, z.shape[-1], z)
+        scale = be.softplus(xp.linalg.diagonal(z))
+        return (z * (1 - eye) + eye) * scale[..., None]
+
+    def _inverse(self, y: Any) -> Any:
+        be, xp = _xp(y)
+        y = _arr(be, y)
+        eye = _eye(xp, y.shape[-1], y)
+        scale = xp.linalg.diagonal(y)
+        raw = scale + xp.log(-xp.expm1(-scale))  # softplus^-1
+        return tril_matrix_to_vec(y / scale[..., None] * (1 - eye) + raw[..., None] * eye)
+
+    def log_abs_det_jacobian(self, x: Any, y: Any, intermediates: Any = None) -> Any:
+        # row i: L_ii = softplus(d_i) (derivative sigmoid(d_i)) and i entries s_ij * scale_i
+        be, xp = _xp(x)
+        x = _arr(be, x)
+        n = _n_from_tril_len(x.shape[-1], 0)
+        rows, cols = np.tril_indices(n)
+        d = xp.take(x, be.asarray(np.nonzero(rows == cols)[0]), axis=-1)
+        i = be.asarray(np.arange(n), dtype=x.dtype)
+        return xp.sum(i * xp.log(be.softplus(d)) - be.softplus(-d), axis=-1)
 
 
 class CorrCholeskyTransform(Transform):

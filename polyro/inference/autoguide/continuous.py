@@ -190,7 +190,10 @@ class AutoDiagonalNormal(AutoContinuous):
 
 class AutoMultivariateNormal(AutoContinuous):
     """Full-covariance Normal over the flat latent (``{prefix}_latent_loc``,
-    ``{prefix}_latent_scale_tril`` lower-Cholesky).
+    ``{prefix}_latent_scale_tril``: a lower Cholesky factor, optimized as positive row scales
+    times a unit lower-triangular matrix, ``constraints.scaled_unit_lower_cholesky``, as in
+    NumPyro; with the plain ``lower_cholesky`` bijection Adam's steps on the off-diagonal
+    entries swamp small posterior scales).
 
     >>> AutoMultivariateNormal(lambda: None).prefix
     'auto'
@@ -204,7 +207,7 @@ class AutoMultivariateNormal(AutoContinuous):
         loc = polyro.param(self._param_name("latent", "loc"), init, event_dim=1)
         eye = xp.eye(self.latent_dim, dtype=init.dtype)
         tril = polyro.param(self._param_name("latent", "scale_tril"), self.init_scale * eye,
-                            constraint=_C().lower_cholesky, event_dim=2)
+                            constraint=_C().scaled_unit_lower_cholesky, event_dim=2)
         return _dist().MultivariateNormal(loc, scale_tril=tril)
 
     def _marginal_sd(self, params: dict) -> Any:
