@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -72,7 +73,9 @@ def sample(
 
     ``obs_mask`` (boolean, broadcasting with the batch shape) marks which entries of ``obs`` are
     observed: the site splits into ``{name}_observed`` (the data) and ``{name}_unobserved`` (a
-    latent for the missing entries), and ``name`` becomes a deterministic site combining them.
+    latent for the missing entries), and ``name`` becomes a deterministic site combining them;
+    the latent's observed entries get a fixed proper density (site ``{name}_unobserved_pad``,
+    see :func:`_observed_entries_density`), so that they are not flat directions.
     Drawing a latent value needs a key: run the model inside ``polyro.handlers.seed``.
 
     >>> import polyro, polyro.distributions as dist
@@ -115,9 +118,39 @@ def _masked_sample(name, fn, obs, obs_mask, sample_shape, infer):
         observed = sample(f"{name}_observed", fn, obs=obs, sample_shape=sample_shape, infer=infer)
     with mask_handler(mask=xp.logical_not(m)):
         missing = sample(f"{name}_unobserved", fn, sample_shape=sample_shape, infer=infer)
+    pad = _observed_entries_density(fn, missing)
+    if pad is not None:
+        factor(f"{name}_unobserved_pad", xp.where(m, pad, xp.zeros_like(pad)))
     event_ndim = len(getattr(fn, "event_shape", ()))
     mm = xp.reshape(m, site_shape(m) + (1,) * event_ndim) if event_ndim else m
     return deterministic(name, xp.where(mm, observed, missing))
+
+
+def _observed_entries_density(fn: Any, value: Any) -> Any:
+    """A proper density, free of the model's parameters, for the entries of an ``obs_mask``
+    site's ``{name}_unobserved`` latent that were observed (the model never reads them): the
+    image of a standard normal under ``biject_to(fn.support)``, per batch element.
+
+    Masking those entries out, as Pyro and NumPyro do, leaves them without any density: NUTS
+    then random-walks them without bound and an autoguide's scale for them grows forever (the
+    ELBO is unbounded). With this density they integrate to one and leave every other
+    posterior as it was. ``None`` for a discrete support (such a latent needs enumeration)."""
+    from polyro.core.distributions import biject_to
+
+    try:
+        t = biject_to(fn.support)
+    except NotImplementedError:
+        return None
+    be = backend_of(value)
+    xp = be.xp
+    u = t.inv(value)
+    batch_nd = value.ndim - len(getattr(fn, "event_shape", ()))
+    lp = -0.5 * u * u - 0.5 * math.log(2 * math.pi)
+    ladj = _as_array(t.log_abs_det_jacobian(u, value))
+    lp = xp.sum(lp, axis=tuple(range(batch_nd, lp.ndim))) if lp.ndim > batch_nd else lp
+    if ladj.ndim > batch_nd:
+        ladj = xp.sum(ladj, axis=tuple(range(batch_nd, ladj.ndim)))
+    return lp - ladj
 
 
 def param(

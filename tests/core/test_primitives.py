@@ -115,10 +115,33 @@ def test_obs_mask_splits_site(backend):
     assert tr["y"]["type"] == "deterministic"
     v = to_np(tr["y"]["value"])
     np.testing.assert_allclose(v[[0, 2]], y[[0, 2]])
-    miss = to_np(tr["y_unobserved"]["value"])[1]
+    unobs = to_np(tr["y_unobserved"]["value"])
+    miss = unobs[1]
     assert v[1] == miss
-    expected = stats.norm.logpdf(y[[0, 2]]).sum() + stats.norm.logpdf(miss)
+    # the entries of y_unobserved that were observed carry a standard normal (the image of
+    # N(0, 1) under biject_to(real)), so that they are not flat directions
+    expected = (stats.norm.logpdf(y[[0, 2]]).sum() + stats.norm.logpdf(miss)
+                + stats.norm.logpdf(unobs[[0, 2]]).sum())
     np.testing.assert_allclose(fnum(tr.log_prob_sum()), expected, rtol=1e-12)
+
+
+def test_obs_mask_padding_density_on_a_constrained_support(backend):
+    """For a positive support the observed entries of ``{name}_unobserved`` carry the image of
+    N(0, 1) under exp: a LogNormal(0, 1) density (scipy), whatever the model's parameters."""
+    y = np.array([0.5, np.nan, 2.0])
+    m = np.array([True, False, True])
+
+    def model(rate):
+        with polyro.plate("n", 3):
+            polyro.sample("y", dist.Exponential(rate), obs=np.nan_to_num(y), obs_mask=m)
+
+    for rate in (0.5, 3.0):
+        tr = handlers.trace(handlers.seed(model, rng_seed=1)).get_trace(rate)
+        unobs = to_np(tr["y_unobserved"]["value"])
+        expected = (stats.expon(scale=1 / rate).logpdf(y[[0, 2]]).sum()
+                    + stats.expon(scale=1 / rate).logpdf(unobs[1])
+                    + stats.lognorm(1.0).logpdf(unobs[[0, 2]]).sum())
+        np.testing.assert_allclose(fnum(tr.log_prob_sum()), expected, rtol=1e-12)
 
 
 def test_subsample_primitive_indexes_data(backend):
