@@ -41,6 +41,25 @@ def _is_returnable(site: dict) -> bool:
     return site.get("type") in ("sample", "deterministic")
 
 
+def _returning(model: Callable) -> Callable:
+    """``model`` with its return value recorded as the deterministic site ``"_RETURN"`` (Pyro's
+    ``Predictive(..., return_sites=["_RETURN"])``)."""
+    import polyro
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        value = model(*args, **kwargs)
+        be = backends.current()
+        if not (be.is_array(value) or isinstance(value, (int, float))):
+            raise TypeError(
+                f"Predictive: return_sites has '_RETURN', so the model must return an array "
+                f"(drawn once per sample), but it returned {type(value).__name__}; return an "
+                "array, or record values with polyro.deterministic and ask for those sites")
+        return polyro.deterministic("_RETURN", value if be.is_array(value) else
+                                    be.asarray(value, dtype=be.float_dtype()))
+
+    return run
+
+
 def _num_draws(samples: dict, batch_ndims: int = 1) -> int:
     sizes = {name: tuple(getattr(v, "shape", ()))[:batch_ndims] for name, v in samples.items()}
     distinct = set(sizes.values())
@@ -96,7 +115,8 @@ class Predictive:
         guide: optional guide; posterior draws of its sites come from it.
         num_samples: number of draws (needed without ``posterior_samples``).
         return_sites: names to return (default: every sample and deterministic site not given in
-            ``posterior_samples``; with a guide, also the guide's sites).
+            ``posterior_samples``; with a guide, also the guide's sites). ``"_RETURN"`` (as
+            in Pyro) is the model's return value, an array.
         parallel: vectorize draws with ``be.vmap`` where the backend supports it.
         batch_size: draws per chunk (bounds memory); results are the same for any value.
         params: constrained param values (e.g. ``svi.get_params(state)``) substituted into model
@@ -154,6 +174,8 @@ class Predictive:
     def _run_one(self, fn: Callable, key: Any, sample: dict, args: tuple, kwargs: dict,
                  exclude: set) -> dict:
         h = _h()
+        if fn is self.model and self.return_sites is not None and "_RETURN" in self.return_sites:
+            fn = _returning(fn)
         model = h.substitute(h.substitute(fn, data=self.params), data=sample)
         if self.infer_discrete and fn is self.model:
             from polyro.inference.enum import infer_discrete

@@ -228,3 +228,28 @@ def test_log_likelihood_warns_when_enumerated_sites_are_drawn(backend):
     locs = _np(be, draws["locs"])
     want = stats.norm(np.take_along_axis(locs, z, axis=1), 0.5).logpdf(x[None, :])
     np.testing.assert_allclose(_np(be, ll["x"]), want, rtol=1e-10)
+
+
+def test_return_sites_take_pyros_return_value(backend):
+    """``return_sites=["_RETURN"]`` (Pyro's name) gives the model's return value per draw; a
+    model that returns something other than an array gets an error naming the option."""
+    be = backend
+
+    def m():
+        a = polyro.sample("a", dist.Normal(0.0, 1.0))
+        b = polyro.sample("b", dist.LogNormal(0.0, 1.0))
+        return a * b + 1.0
+
+    out = Predictive(m, num_samples=6, return_sites=["_RETURN", "a", "b"])(be.key(0))
+    assert set(out) == {"_RETURN", "a", "b"}
+    np.testing.assert_allclose(_np(be, out["_RETURN"]),
+                               _np(be, out["a"]) * _np(be, out["b"]) + 1.0, rtol=1e-12)
+    post = Predictive(m, {"a": be.asarray(np.array([1.0, 2.0]))}, return_sites=["_RETURN"])
+    r = post(be.key(1))["_RETURN"]
+    assert tuple(r.shape) == (2,)
+
+    def no_return():
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+
+    with pytest.raises(TypeError, match="_RETURN.*NoneType"):
+        Predictive(no_return, num_samples=2, return_sites=["_RETURN"])(be.key(0))
