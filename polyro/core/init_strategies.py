@@ -109,16 +109,13 @@ def _into_support(site: Any, value: Any, draw: Any) -> Any:
     of the support near it, or, where that fails too, replaced by ``draw`` (one of the draws).
     Traced values cannot be checked and are returned as they are."""
     from polyro.core.distributions import biject_to
-    from polyro.core.distributions.util import concrete_check, concrete_numpy, is_concrete
+    from polyro.core.distributions.util import concrete_check, concrete_numpy
 
     support = site["fn"].support
 
     def holds(v: Any) -> bool:
-        if not is_concrete(v):
-            return True
-        ok, _ = concrete_check(support, v)
-        arr = concrete_numpy(v)
-        return bool(ok is None or (np.all(ok) and np.all(np.isfinite(arr))))
+        ok, _ = concrete_check(support, v, concrete_only=True)  # None while traced
+        return ok is None or bool(np.all(ok) and np.all(np.isfinite(concrete_numpy(v))))
 
     if holds(value):
         return value

@@ -141,16 +141,13 @@ def _observed_entries_density(fn: Any, value: Any) -> Any:
         t = biject_to(fn.support)
     except NotImplementedError:
         return None
-    be = backend_of(value)
-    xp = be.xp
+    from polyro.core.distributions.util import sum_rightmost
+
     u = t.inv(value)
     batch_nd = value.ndim - len(getattr(fn, "event_shape", ()))
     lp = -0.5 * u * u - 0.5 * math.log(2 * math.pi)
     ladj = _as_array(t.log_abs_det_jacobian(u, value))
-    lp = xp.sum(lp, axis=tuple(range(batch_nd, lp.ndim))) if lp.ndim > batch_nd else lp
-    if ladj.ndim > batch_nd:
-        ladj = xp.sum(ladj, axis=tuple(range(batch_nd, ladj.ndim)))
-    return lp - ladj
+    return sum_rightmost(lp, lp.ndim - batch_nd) - sum_rightmost(ladj, ladj.ndim - batch_nd)
 
 
 def param(

@@ -135,6 +135,13 @@ class StickBreakingTransform(Transform):
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
 
+def _tril_vec_diagonal(be: Any, xp: Any, x: Any) -> Any:
+    """The diagonal entries of the lower-triangular matrix whose row-major fill is ``x``
+    (``(..., n (n + 1) / 2) -> (..., n)``)."""
+    rows, cols = np.tril_indices(_n_from_tril_len(x.shape[-1], 0))
+    return xp.take(x, be.asarray(np.nonzero(rows == cols)[0]), axis=-1)
+
+
 class LowerCholeskyTransform(Transform):
     """Real vector of size ``n (n + 1) / 2`` -> lower-triangular matrix with positive diagonal
     (row-major fill, the diagonal exponentiated).
@@ -165,11 +172,7 @@ class LowerCholeskyTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Any, y: Any, intermediates: Any = None) -> Any:
         be, xp = _xp(x)
-        x = _arr(be, x)
-        n = _n_from_tril_len(x.shape[-1], 0)
-        rows, cols = np.tril_indices(n)
-        diag_pos = np.nonzero(rows == cols)[0]
-        return xp.sum(xp.take(x, be.asarray(diag_pos), axis=-1), axis=-1)
+        return xp.sum(_tril_vec_diagonal(be, xp, _arr(be, x)), axis=-1)
 
     def forward_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         n = _n_from_tril_len(shape[-1], 0)
@@ -220,10 +223,8 @@ class ScaledUnitLowerCholeskyTransform(LowerCholeskyTransform):
         # row i: L_ii = softplus(d_i) (derivative sigmoid(d_i)) and i entries s_ij * scale_i
         be, xp = _xp(x)
         x = _arr(be, x)
-        n = _n_from_tril_len(x.shape[-1], 0)
-        rows, cols = np.tril_indices(n)
-        d = xp.take(x, be.asarray(np.nonzero(rows == cols)[0]), axis=-1)
-        i = be.asarray(np.arange(n), dtype=x.dtype)
+        d = _tril_vec_diagonal(be, xp, x)
+        i = be.asarray(np.arange(d.shape[-1]), dtype=x.dtype)
         return xp.sum(i * xp.log(be.softplus(d)) - be.softplus(-d), axis=-1)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 import polyro.backends as backends
+from polyro.core.distributions.util import as_array
 from polyro.inference.autoguide.base import AutoGuide, quantile_args
 from polyro.inference.elbo import util as eu
 
@@ -42,18 +43,6 @@ def _C():
     from polyro.core.distributions import constraints
 
     return constraints
-
-
-def _as_array(v: Any, like: Any) -> Any:
-    """``v`` (a log-Jacobian: an array, or a Python number for identity transforms) as an array
-    of ``like``'s backend; an array is returned as it is (torch warns when ``asarray`` is given
-    a tensor that requires a gradient).
-
-    >>> _as_array(0.0, np.ones(2)).dtype
-    dtype('float64')
-    """
-    be = backends.backend_of(like)
-    return v if be.is_array(v) else be.xp.asarray(v, dtype=like.dtype)
 
 
 class AutoContinuous(AutoGuide):
@@ -126,7 +115,7 @@ class AutoContinuous(AutoGuide):
             ladj = s.transform.log_abs_det_jacobian(u, z)
             xp = backends.namespace(z)
             batch_nd = z.ndim - s.event_dim
-            ladj = _as_array(ladj, z)
+            ladj = as_array(backends.backend_of(z), ladj)  # as it is when an array
             if ladj.ndim > batch_nd:
                 ladj = xp.sum(ladj, axis=tuple(range(batch_nd, ladj.ndim)))
             out[name] = polyro.sample(name, dist.Delta(z, log_density=-ladj,
@@ -278,7 +267,8 @@ class AutoLaplaceApproximation(AutoContinuous):
                 s = self._sites[name]
                 z = s.transform(piece)
                 values[name] = z
-                ladj = ladj + xp.sum(_as_array(s.transform.log_abs_det_jacobian(piece, z), z))
+                ladj = ladj + xp.sum(as_array(backends.backend_of(z),
+                                              s.transform.log_abs_det_jacobian(piece, z)))
             model = h.seed(h.substitute(h.substitute(self.model, data=values), data=params),
                            rng_seed=0)
             tr = eu.trace_nodes(h.trace(model).get_trace(*args, **kwargs))
