@@ -373,6 +373,17 @@ def test_value_outside_support(backend):
     assert np.isneginf(np_(backend, b.log_prob(a(4.0))))
 
 
+def _central_differences(ref, x, eps=1e-6):
+    """Central finite differences of the numpy oracle ``ref`` at ``x``."""
+    fd = np.zeros_like(x)
+    for i in range(x.size):
+        hi, lo = x.copy(), x.copy()
+        hi.flat[i] += eps
+        lo.flat[i] -= eps
+        fd.flat[i] = (ref(hi) - ref(lo)) / (2 * eps)
+    return fd
+
+
 @pytest.mark.parametrize("ctor", ["Categorical", "OneHotCategorical"])
 def test_categorical_logits_grad_vs_finite_differences(grad_backend, ctor):
     be = grad_backend
@@ -388,11 +399,82 @@ def test_categorical_logits_grad_vs_finite_differences(grad_backend, ctor):
     def ref(v):
         return CategoricalOracle(np.exp(v) / np.exp(v).sum(-1, keepdims=True)).logpmf(idx).sum()
 
-    eps = 1e-6
-    fd = np.zeros_like(logits)
-    for i in range(logits.size):
-        hi, lo = logits.copy(), logits.copy()
-        hi.flat[i] += eps
-        lo.flat[i] -= eps
-        fd.flat[i] = (ref(hi) - ref(lo)) / (2 * eps)
+    fd = _central_differences(ref, logits)
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-5)
+
+
+_ENUM_LAYOUTS = [((), -1), ((), -3), ((2,), -2), ((3, 1), -1), ((3, 1), -3), ((4, 1, 2), -2),
+                 ((4,), -1)]  # the last: the batch already uses dim (the log_prob fallback)
+
+
+def _enum_oracle(logp: np.ndarray, dim: int) -> np.ndarray:
+    """numpy: log_prob of arange(K) laid along ``dim``, by fancy indexing of the table."""
+    k = logp.shape[-1]
+    vshape = (k,) + (1,) * (-dim - 1)
+    out = np.broadcast_shapes(vshape, logp.shape[:-1])
+    idx = np.broadcast_to(np.arange(k).reshape(vshape), out)
+    return np.take_along_axis(np.broadcast_to(logp, out + (k,)), idx[..., None], -1)[..., 0]
+
+
+def _enum_dist(be, kind, w):
+    if kind == "Categorical(probs)":
+        return dist.Categorical(probs=be.asarray(w))
+    if kind == "Categorical(logits)":
+        return dist.Categorical(logits=be.asarray(np.log(w)))
+    if kind == "OneHotCategorical":
+        return dist.OneHotCategorical(probs=be.asarray(w))
+    if kind == "expand":
+        return dist.Categorical(probs=be.asarray(w[..., :1, :])).expand(w.shape[:-1])
+    if kind == "mask":
+        m = np.arange(int(np.prod(w.shape[:-1]))).reshape(w.shape[:-1]) % 2 == 0
+        return dist.Categorical(probs=be.asarray(w)).mask(be.asarray(m)), m
+    return dist.Bernoulli(probs=be.asarray(w[..., 1] / w[..., :2].sum(-1)))  # generic path
+
+
+_ENUM_CASES = [(kind, batch, dim) for kind in ("Categorical(probs)", "Categorical(logits)",
+                                                "OneHotCategorical", "expand", "mask", "Bernoulli")
+               for batch, dim in _ENUM_LAYOUTS
+               # expand needs a batch dim; Bernoulli's 2 values cannot share dim -1 with 4
+               if not (kind == "expand" and not batch)
+               and not (kind == "Bernoulli" and (batch, dim) == ((4,), -1))]
+
+
+@pytest.mark.parametrize("kind,batch,dim", _ENUM_CASES, ids=str)
+def test_enumerated_log_prob_is_log_prob_of_every_support_value(backend, kind, batch, dim):
+    k = 4
+    w = np.random.default_rng(len(batch) - dim).dirichlet(np.ones(k), size=batch)
+    if kind == "expand":
+        w = np.broadcast_to(w[..., :1, :], w.shape).copy()
+    d = _enum_dist(backend, kind, w)
+    mask = None
+    if kind == "mask":
+        d, mask = d
+    logp = np.log(w / w.sum(-1, keepdims=True))
+    if kind == "Bernoulli":
+        p1 = w[..., 1] / w[..., :2].sum(-1)
+        logp = np.log(np.stack([1 - p1, p1], -1))
+    expected = _enum_oracle(logp, dim)
+    if mask is not None:
+        expected = np.where(mask, expected, 0.0)
+    got = d.enumerated_log_prob(dim)
+    assert tuple(got.shape) == expected.shape
+    np.testing.assert_allclose(np_(backend, got), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_enumerated_log_prob_gradient(grad_backend):
+    """The table's gradient against central finite differences of the numpy oracle."""
+    be = grad_backend
+    logits = LOGITS_2x3x4[:, 0][:, None, :]  # batch (2, 1), K = 4, support along dim -3
+    wts = np.random.default_rng(5).normal(size=(4, 2, 1))
+
+    def f(v):
+        return be.xp.sum(be.asarray(wts) * dist.Categorical(logits=v).enumerated_log_prob(-3))
+
+    g = np_(be, be.grad(f)(be.asarray(logits)))
+
+    def ref(v):
+        lp = v - np.log(np.exp(v).sum(-1, keepdims=True))
+        return float((wts * _enum_oracle(lp, -3)).sum())
+
+    fd = _central_differences(ref, logits)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)

@@ -349,3 +349,40 @@ def test_max_plate_nesting_too_small_for_unplated_batch_dims(backend):
                                                      first_available_dim=-2), rng_seed=0)).get_trace()
     post = [p[k] * np.prod(st.norm(locs[k], 1).pdf(y)) for k in range(3)]
     assert int(be.to_numpy(tr["z"]["value"])) == int(np.argmax(post)) == 1
+
+
+def test_enumerated_sites_score_with_the_distribution_table(backend):
+    """An enumerated site's log density is ``fn.enumerated_log_prob(dim)`` (Categorical's
+    table, no gather); a value put in its place afterwards is scored with ``log_prob``. Both,
+    and the marginal likelihood, against brute force."""
+    from polyro.core.handlers.trace import site_log_density
+
+    be = backend
+    calls = []
+
+    class Spy(dist.Categorical):
+        def enumerated_log_prob(self, dim):
+            calls.append(dim)
+            return super().enumerated_log_prob(dim)
+
+    p = np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+    locs, y = np.array([-1.0, 0.5, 2.0]), np.array([0.3, 1.7])
+
+    def model():
+        with polyro.plate("n", 2):
+            z = polyro.sample("z", Spy(be.asarray(p)), infer={"enumerate": "parallel"})
+            polyro.sample("y", dist.Normal(be.asarray(locs)[z], 1.0), obs=be.asarray(y))
+
+    tr = handlers.trace(handlers.enum(model, first_available_dim=-2)).get_trace()
+    site = tr["z"]
+    lp = site_log_density(site)
+    assert calls == [-2]
+    np.testing.assert_allclose(be.to_numpy(lp), np.log(p).T, rtol=1e-12)
+    site = dict(site, value=be.asarray(np.array([[2], [1], [0]])))  # not the enum value
+    lp = site_log_density(site)
+    assert calls == [-2]
+    np.testing.assert_allclose(be.to_numpy(lp), np.log(p[:, [2, 1, 0]]).T, rtol=1e-12)
+    exact = sum(np.log(sum(p[i, k] * st.norm(locs[k], 1.0).pdf(y[i]) for k in range(3)))
+                for i in range(2))
+    got = float(be.to_numpy(log_marginal(model, max_plate_nesting=1)))
+    assert got == pytest.approx(exact, rel=1e-12)

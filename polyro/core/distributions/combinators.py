@@ -106,6 +106,11 @@ class Independent(Distribution):
     def entropy(self) -> Any:
         return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
 
+    def enumerated_log_prob(self, dim: int) -> Any:
+        if self.reinterpreted_batch_ndims:
+            return super().enumerated_log_prob(dim)  # raises as enumerate_support does
+        return self.base_dist.enumerated_log_prob(dim)
+
     def enumerate_support(self, expand: bool = True) -> Any:
         if self.reinterpreted_batch_ndims:
             raise NotImplementedError("Independent with reinterpreted dims cannot enumerate "
@@ -214,6 +219,9 @@ class ExpandedDistribution(Distribution):
     def entropy(self) -> Any:
         return self._bcast(self.base_dist.entropy())
 
+    def enumerated_log_prob(self, dim: int) -> Any:
+        return self._bcast(self.base_dist.enumerated_log_prob(dim))
+
     def enumerate_support(self, expand: bool = True) -> Any:
         s = self.base_dist.enumerate_support(expand=False)
         be, xp, s = _arr(s)
@@ -318,6 +326,15 @@ class MaskedDistribution(Distribution):
 
     def enumerate_support(self, expand: bool = True) -> Any:
         return self.base_dist.enumerate_support(expand)
+
+    def enumerated_log_prob(self, dim: int) -> Any:
+        if self._mask is False:
+            return super().enumerated_log_prob(dim)
+        lp = self.base_dist.enumerated_log_prob(dim)
+        if self._mask is True:
+            return lp
+        xp = backend_of(lp).xp
+        return xp.where(self._mask, lp, xp.zeros_like(lp))
 
     def __repr__(self) -> str:
         return f"MaskedDistribution({self.base_dist!r})"

@@ -89,6 +89,27 @@ class _CategoricalParams(Distribution):
         lg = self.logits
         return backend_of(lg).log_softmax(lg, axis=-1)
 
+    def enumerated_log_prob(self, dim: int) -> Any:
+        """The normalised log-probability table with its category axis moved to ``dim``
+        (see :meth:`Distribution.enumerated_log_prob`): no gather, no support check.
+
+        >>> import numpy as np
+        >>> d = Categorical(probs=np.array([[0.2, 0.8], [0.5, 0.5]]))
+        >>> d.enumerated_log_prob(-2).shape
+        (2, 2)
+        >>> bool(np.allclose(d.enumerated_log_prob(-2), d.log_prob(np.arange(2)[:, None])))
+        True
+        """
+        lp = self._log_probs
+        xp = backend_of(lp).xp
+        batch = self.batch_shape
+        n = max(-dim, len(batch))
+        padded = (1,) * (n - len(batch)) + tuple(batch)
+        if padded[n + dim] != 1:  # the batch already uses dim: not an enumeration layout
+            return super().enumerated_log_prob(dim)
+        table = xp.reshape(lp, padded[:n + dim] + padded[n + dim + 1:] + (lp.shape[-1],))
+        return xp.moveaxis(table, -1, n + dim)
+
     def _p(self) -> Any:
         if "probs" in self.__dict__:
             p = self.probs

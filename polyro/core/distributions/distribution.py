@@ -266,6 +266,25 @@ class Distribution(metaclass=DistributionMeta):
             f"{type(self).__name__} has no enumerable support (has_enumerate_support is False)"
         )
 
+    def enumerated_log_prob(self, dim: int) -> Any:
+        """``log_prob`` of every support value at once, the support laid along ``dim`` (a
+        negative dim left of the batch dims): what ``log_prob`` returns for
+        ``enumerate_support(expand=False)`` reshaped to ``(n,) + (1,) * (-dim - 1) +
+        event_shape``, the value the ``enum`` handler gives an enumerated site.
+
+        Families whose log-mass is a table (``Categorical``) return the table with its axis
+        moved, with no gather and no support check (the values are the support).
+
+        >>> import numpy as np
+        >>> from polyro.distributions import Bernoulli
+        >>> Bernoulli(probs=np.array([0.2, 0.6])).enumerated_log_prob(-2).shape
+        (2, 2)
+        """
+        values = self.enumerate_support(expand=False)
+        xp = backend_of(values).xp
+        n = int(values.shape[0])
+        return self.log_prob(xp.reshape(values, (n,) + (1,) * (-dim - 1) + self.event_shape))
+
     # ------------------------------------------------------------ combinators
     def expand(self, batch_shape: ShapeLike) -> Distribution:
         """The same distribution broadcast to a bigger ``batch_shape``.

@@ -138,4 +138,5 @@ class enum(Messenger):
         msg["done"] = True
         msg["infer"]["_enumerate_dim"] = dim
         msg["infer"]["_enum_support"] = (k, event)
+        msg["infer"]["_enum_value"] = values  # site_log_density: the table, no gather
         self._live.append([name, dim, markov_path()])

@@ -47,7 +47,9 @@ def scale_and_mask(log_prob: Any, scale: Any = None, mask: Any = None) -> Any:
 
 
 def site_log_density(site: Any) -> Any:
-    """``site["fn"].log_prob(site["value"])``, unscaled and unmasked; a ``ValueError`` the
+    """``site["fn"].log_prob(site["value"])``, unscaled and unmasked (for a site the ``enum``
+    handler enumerated, ``fn.enumerated_log_prob(dim)``: the same values, computed as a table
+    where the family has one); a ``ValueError`` the
     distribution raises (a value outside its support, with validation on) becomes a
     :class:`~polyro.errors.ModelError` that names the site.
 
@@ -59,6 +61,12 @@ def site_log_density(site: Any) -> Any:
     polyro.errors.ModelError: sample site 'k': Poisson.log_prob: value outside the support ...
     """
     try:
+        infer = site.get("infer") or {}
+        table = getattr(site["fn"], "enumerated_log_prob", None)
+        if (table is not None and site.get("value") is not None
+                and site["value"] is infer.get("_enum_value")):
+            # the enum handler's value: every support value along the enumeration dim
+            return table(infer["_enumerate_dim"])
         return site["fn"].log_prob(site["value"])
     except ModelError:
         raise
