@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "deterministic": "polyro.core.primitives",
     "module": "polyro.core.primitives",
     "prng_key": "polyro.core.primitives",
+    "markov": "polyro.core.handlers.markov",
     "vectorized_markov": "polyro.core.handlers.vectorized_markov",
     "get_param_store": "polyro.core.param_store",
     "clear_param_store": "polyro.core.param_store",
@@ -37,6 +38,7 @@ _LAZY: dict[str, str] = {
     "get_default_dtype": "polyro.backends.policy",
     "set_rng": "polyro.backends.policy",
     "get_rng": "polyro.backends.policy",
+    "enable_validation": "polyro.core.distributions.validation",
     "to_arviz": "polyro.inference.diagnostics",
 }
 _SUBMODULES = {"ops", "handlers", "distributions", "infer", "inference", "optim", "backends",

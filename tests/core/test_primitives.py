@@ -175,3 +175,40 @@ def test_module_pair_on_numpy_and_jax(backend):
     out = handlers.substitute(model, data={"net$$$w": backend.asarray(np.array([0.0, 1.0]))})(
         backend.asarray(np.array(3.0)))
     np.testing.assert_allclose(to_np(out), [0.5, 3.5])
+
+
+def test_pyro_top_level_markov_and_enable_validation(backend):
+    """Pyro's ``pyro.markov`` and ``pyro.enable_validation`` (also NumPyro's) at the top level:
+    a two-state chain's exact marginal from ``polyro.markov`` against brute force over its 2**4
+    paths, and validation switched off and on."""
+    from itertools import product
+
+    from polyro.inference import log_marginal
+
+    be = backend
+    trans, ys = np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([0.2, 1.1, -0.4, 0.9])
+
+    def hmm():
+        x = 0
+        for t in polyro.markov(range(len(ys))):
+            x = polyro.sample(f"x_{t}", dist.Categorical(be.asarray(trans)[x]),
+                              infer={"enumerate": "parallel"})
+            polyro.sample(f"y_{t}", dist.Normal(be.asarray([-1.0, 1.0])[x], 1.0),
+                          obs=be.asarray(ys[t]))
+
+    brute = 0.0
+    for path in product(range(2), repeat=len(ys)):
+        prev, w = 0, 1.0
+        for t, x in enumerate(path):
+            w *= trans[prev, x] * stats.norm([-1.0, 1.0][x], 1.0).pdf(ys[t])
+            prev = x
+        brute += w
+    assert fnum(log_marginal(hmm, max_plate_nesting=0)) == pytest.approx(np.log(brute), rel=1e-12)
+    try:
+        polyro.enable_validation(False)
+        assert dist.Normal(0.0, -1.0).batch_shape == ()  # no check, no error
+        polyro.enable_validation(True)
+        with pytest.raises(ValueError, match="scale"):
+            dist.Normal(0.0, -1.0)
+    finally:
+        polyro.enable_validation(True)
