@@ -316,12 +316,18 @@ class plate(Messenger):
         super().__init__(None)
         _check_name(name, "plate")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            given = size
             try:
                 size = int(size)
-            except TypeError:
-                size = -1
+            except (TypeError, ValueError):  # also a traced value (a concrete size is needed)
+                raise ModelError(
+                    f"plate {name!r}: size must be a positive int known when the model runs, "
+                    f"got {type(given).__name__} {given!r}. Under a compiled (jit) function a "
+                    "size passed as an array is traced: pass it as a Python int (polyro's SVI, "
+                    "MCMC and Predictive keep Python int arguments static)."
+                ) from None
             if size < 1:
-                raise ModelError(f"plate {name!r}: size must be a positive int, got {size!r}")
+                raise ModelError(f"plate {name!r}: size must be a positive int, got {given!r}")
         if subsample is not None:
             n_sub = site_shape(subsample)
             if len(n_sub) != 1:

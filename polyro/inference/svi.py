@@ -125,6 +125,60 @@ def _require_autodiff(be: Any) -> None:
         )
 
 
+#: argument values kept out of tracing: a Python int, bool or str is a size, a flag or a
+#: name (``plate("data", n)``), which a traced value cannot be
+_STATIC_TYPES = (bool, int, str, type(None))
+
+
+def _split_static(args: tuple, kwargs: dict) -> tuple[tuple, dict, tuple]:
+    """``(args, kwargs)`` with each top-level Python int/bool/str/None replaced by ``None``,
+    and the hashable record of those values (``(("a", 1, 20), ("k", "flag", True))``)."""
+    static = tuple(("a", i, v) for i, v in enumerate(args) if type(v) in _STATIC_TYPES)
+    static += tuple(("k", k, v) for k, v in sorted(kwargs.items())
+                    if type(v) in _STATIC_TYPES)
+    if not static:
+        return args, kwargs, ()
+    pos = {i for kind, i, _ in static if kind == "a"}
+    dyn_args = tuple(None if i in pos else v for i, v in enumerate(args))
+    dyn_kwargs = {k: v for k, v in kwargs.items() if type(v) not in _STATIC_TYPES}
+    return dyn_args, dyn_kwargs, static
+
+
+def _merge_static(args: tuple, kwargs: dict, static: tuple) -> tuple[tuple, dict]:
+    """Undo :func:`_split_static`.
+
+    >>> _merge_static(*_split_static((1.5, 20), {"flag": True}))
+    ((1.5, 20), {'flag': True})
+    """
+    if not static:
+        return args, kwargs
+    args, kwargs = list(args), dict(kwargs)
+    for kind, k, v in static:
+        if kind == "a":
+            args[k] = v
+        else:
+            kwargs[k] = v
+    return tuple(args), kwargs
+
+
+def _jit_with_static_scalars(be: Any, fn: Callable, extra_static: int = 0) -> Callable:
+    """``be.jit`` of ``fn(state, args, kwargs, *extra)`` where the model's Python int, bool
+    and str arguments (sizes, flags) are compile-time constants, as they are on an eager engine,
+    instead of traced values (a new value compiles a new program); the ``extra`` trailing
+    arguments are static too. Arrays and floats stay traced."""
+    def inner(state: Any, args: tuple, kwargs: dict, static: tuple, *extra: Any) -> Any:
+        args, kwargs = _merge_static(args, kwargs, static)
+        return fn(state, args, kwargs, *extra)
+
+    jitted = be.jit(inner, static_argnums=tuple(range(3, 4 + extra_static)))
+
+    def call(state: Any, args: tuple, kwargs: dict, *extra: Any) -> Any:
+        dyn_args, dyn_kwargs, static = _split_static(args, kwargs)
+        return jitted(state, dyn_args, dyn_kwargs, static, *extra)
+
+    return call
+
+
 class SVI:
     """Stochastic variational inference.
 
@@ -250,7 +304,7 @@ class SVI:
             else:  # "evaluate"
                 fn = self._evaluate_impl
             if be.SUPPORTS_JIT:
-                fn = be.jit(fn)
+                fn = _jit_with_static_scalars(be, fn)
             elif kind != "evaluate":
                 fn = self._recorded_steps(fn)
             self._compiled[cache_key] = fn
@@ -310,7 +364,7 @@ class SVI:
                     return step(carry, args, kwargs)
                 return be.scan(body, state, None, length=length)
 
-            fn = be.jit(chunk, static_argnums=(3,))
+            fn = _jit_with_static_scalars(be, chunk, extra_static=1)
             self._compiled[cache_key] = fn
         return fn
 

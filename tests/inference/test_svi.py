@@ -273,3 +273,53 @@ def test_torch_and_jax_losses_agree():
             out[name] = (_np(be, res.losses), _np(be, res.params["auto_lam_loc"]))
     np.testing.assert_allclose(out["torch"][0], out["jax"][0], rtol=1e-8)
     np.testing.assert_allclose(out["torch"][1], out["jax"][1], rtol=1e-8)
+
+
+def test_python_int_bool_str_arguments_stay_static(grad_backend):
+    """A Python int used as a plate size, a bool flag and a str in the model's arguments work
+    in update, stable_update, evaluate and run on every engine (on JAX they were traced and
+    the plate failed with 'size must be a positive int, got -1'). The guide has no latents, so
+    the loss is exactly -log p(y[:n]) (scipy), for each value of n and of the flag."""
+    import scipy.stats as st
+
+    be = grad_backend
+    y = np.linspace(-1.0, 2.0, 30)
+
+    def model(y, n, wide=False, tag="obs"):
+        mu = polyro.param("mu", be.asarray(0.5))
+        with polyro.plate("data", n):
+            polyro.sample(tag, dist.Normal(mu, 2.0 if wide else 1.0), obs=y[:n])
+
+    def guide(y, n, wide=False, tag="obs"):
+        pass
+
+    svi = SVI(model, guide, SGD(0.01), Trace_ELBO())
+    state = svi.init(be.key(0), be.asarray(y), 20)
+    for n, wide in ((20, False), (30, False), (30, True), (20, True)):
+        expected = -st.norm(0.5, 2.0 if wide else 1.0).logpdf(y[:n]).sum()
+        args = (be.asarray(y), n)
+        got = [svi.update(state, *args, wide=wide, tag="y")[1],
+               svi.stable_update(state, *args, wide=wide)[1],
+               svi.evaluate(state, *args, wide=wide),
+               svi.run(be.key(0), 3, *args, wide=wide, progress_bar=False,
+                       init_state=state).losses[0]]  # the loss before the first step
+        for v in got:
+            assert float(be.to_numpy(v)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_plate_size_that_is_not_a_concrete_int(backend):
+    from polyro.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"plate 'd': size must be a positive int known when "
+                                         r"the model runs, got str 'x'.*Python int"):
+        polyro.plate("d", "x")
+    with pytest.raises(ModelError, match=r"plate 'd': size must be a positive int, got 0"):
+        polyro.plate("d", 0)
+    if backend.SUPPORTS_JIT:
+        def f(n):
+            with polyro.plate("data", n):
+                pass
+            return n
+
+        with pytest.raises(ModelError, match=r"plate 'data'.*known when the model runs.*traced"):
+            backend.jit(f)(backend.asarray(3))
