@@ -65,11 +65,13 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("pyro_dict", [False, True], ids=["kwargs", "pyro-dict"])
 @pytest.mark.parametrize("kind,cls,hyper", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_optimizer_matches_reference(backend, kind, cls, hyper):
+def test_optimizer_matches_reference(backend, kind, cls, hyper, pyro_dict):
+    """Keyword arguments, and Pyro's single dict of options (``Adam({"lr": 0.05})``)."""
     be = backend
     conv = lambda tree: be.tree_map(lambda x: be.asarray(x), tree)  # noqa: E731
-    opt = cls(**hyper)
+    opt = cls(dict(hyper)) if pyro_dict else cls(**hyper)
     state = opt.init(conv(P0))
     for g in GRADS:
         state = opt.update(conv(g), state)
@@ -198,3 +200,13 @@ def test_public_module():
     from polyro.inference.optim import Adam
 
     assert Adam is optim.Adam
+
+
+def test_pyro_dict_with_an_option_the_optimizer_lacks():
+    with pytest.raises(TypeError, match=r"Adam: option\(s\) \['amsgrad'\] are not supported.*"
+                                        r"Adam takes \['lr', 'betas', 'eps', 'weight_decay', "
+                                        r"'clip_norm', 'clip_value'\]"):
+        optim.Adam({"lr": 0.01, "amsgrad": True})
+    assert optim.Adam({"lr": 0.01, "clip_norm": 2.0}).clip_norm == 2.0
+    with pytest.raises(TypeError, match="learning rate"):
+        optim.Adam({"lr": 0.01}, betas=(0.9, 0.99))  # the dict form takes no other argument

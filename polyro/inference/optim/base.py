@@ -20,7 +20,9 @@ through ``be.jit``/``be.fori_loop`` on JAX and saved to a file on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import polyro.backends as backends
@@ -125,8 +127,36 @@ def _check_lr(lr: Any) -> Any:
     return val
 
 
+def _accept_pyro_options(cls: type, init: Callable) -> Callable:
+    """``init`` that also takes Pyro's form, one dict of options (``Adam({"lr": 0.01,
+    "betas": (0.9, 0.99)})``), given to it as keyword arguments; an option this optimizer does
+    not have is a TypeError that lists those it has."""
+    params = inspect.signature(init).parameters.values()
+    names = [p.name for p in params
+             if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind == p.VAR_KEYWORD for p in params):  # ``**clip``, passed to Optimizer
+        names += [n for n in ("clip_norm", "clip_value") if n not in names]
+
+    @functools.wraps(init)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], Mapping) and not kwargs:
+            opts = dict(args[0])
+            unknown = sorted(set(opts) - set(names))
+            if unknown:
+                raise TypeError(
+                    f"{cls.__name__}: option(s) {unknown} are not supported (Pyro's per-optimizer "
+                    f"dict); {cls.__name__} takes {names}"
+                )
+            return init(self, **opts)
+        return init(self, *args, **kwargs)
+
+    return wrapped
+
+
 class Optimizer:
     """Base class: subclasses define ``_init_leaf(p)`` and ``_update_leaf(p, g, slots, lr, t)``.
+
+    Every optimizer also takes Pyro's form, one dict of options: ``Adam({"lr": 0.01})``.
 
     Args:
         lr: learning rate (``step_size``), a positive number or a schedule ``lr(step)``
@@ -142,6 +172,11 @@ class Optimizer:
     >>> np.round(opt.get_params(st)["w"], 6).tolist()
     [-0.1, 0.1]
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _accept_pyro_options(cls, cls.__dict__["__init__"])
 
     def __init__(self, lr: float | Schedule = 1e-3, *, clip_norm: float | None = None,
                  clip_value: float | None = None) -> None:
