@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -259,7 +260,35 @@ def module(name: str, nn_module: Any) -> Callable[..., Any]:
         path: param(f"{name}$$${path}", init)
         for path, init in nn.module_params(nn_module).items()
     }
+    if hasattr(nn, "write_back"):  # a mutable network object (torch): training updates it
+        _NETWORKS[name] = (weakref.ref(nn_module), nn.write_back)
     return nn.bind(nn_module, values)
+
+
+#: ``name -> (weak reference to the network, the backend's write_back)`` of ``module`` calls
+_NETWORKS: dict[str, tuple[Callable[[], Any], Callable[[Any, dict], None]]] = {}
+
+
+def write_back_networks(params: dict) -> None:
+    """Copy trained values of ``module`` param sites (``{name}$$${path}``) into the network
+    objects registered under ``name`` where the backend's networks are mutable objects (a
+    ``torch.nn.Module``, as Pyro users expect after training); functional networks (an
+    ``(apply_fn, params)`` pair on JAX and numpy) are left as they are: read ``params``.
+
+    >>> write_back_networks({"absent$$$w": 1.0})
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in params.items():
+        name, sep, path = key.partition("$$$")
+        if sep and name in _NETWORKS:
+            groups.setdefault(name, {})[path] = value
+    for name, values in groups.items():
+        ref, write = _NETWORKS[name]
+        net = ref()
+        if net is None:
+            del _NETWORKS[name]
+        else:
+            write(net, values)
 
 
 # ------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ import numpy as np
 
 import polyro.backends as backends
 from polyro.core.distributions.validation import is_validation_enabled, trusted_values
+from polyro.core.primitives import write_back_networks
 from polyro.errors import AutodiffUnavailableError, PolyroError
 from polyro.inference.elbo import util as eu
 from polyro.inference.recording import TreeStepRecording
@@ -380,6 +381,9 @@ class SVI:
         A non-finite loss stops the run with :class:`NonFiniteLossError` naming the step and the
         sites whose log density was not finite; ``err.last_state`` keeps the last finite state.
         With ``stable_update=True`` non-finite steps are skipped instead.
+
+        A ``torch.nn.Module`` registered with ``polyro.module`` ends the run holding the trained
+        weights, as after Pyro's training loop (``svi.step`` updates it at every step).
         """
         be = backends.current()
         _require_autodiff(be)
@@ -440,7 +444,9 @@ class SVI:
             pbar.close()
         self.state = state
         losses_arr = be.asarray(np.asarray(losses, dtype=np.float64))
-        return SVIRunResult(self.get_params(state), state, losses_arr)
+        params = self.get_params(state)
+        write_back_networks(params)  # a torch.nn.Module given to polyro.module ends trained
+        return SVIRunResult(params, state, losses_arr)
 
     def _raise_nonfinite(self, state, keep, step, losses, args, kwargs, pbar) -> None:
         """Raise for a non-finite loss at ``step``: diagnose the sites at ``state`` (whose loss is

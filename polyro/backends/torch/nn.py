@@ -2,7 +2,8 @@
 
 Its ``named_parameters()`` become param sites ``{name}$$${param_name}``; the returned callable
 runs the module with the (possibly substituted) values through ``torch.func.functional_call``,
-so the module object itself is never modified.
+so a model run never modifies the module object. Training does, as in Pyro (where the module's
+parameters are the param store's): :func:`write_back` copies trained values into it.
 
 >>> import torch
 >>> lin = torch.nn.Linear(2, 1)
@@ -20,7 +21,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["bind", "module_params"]
+__all__ = ["bind", "module_params", "write_back"]
 
 
 def module_params(nn_module: Any) -> dict[str, Any]:
@@ -44,3 +45,20 @@ def bind(nn_module: Any, values: Mapping[str, Any]) -> Callable[..., Any]:
         return torch.func.functional_call(nn_module, params, args, kwargs)
 
     return run
+
+
+def write_back(nn_module: Any, values: Mapping[str, Any]) -> None:
+    """Copy ``values`` (``{parameter name: tensor}``, e.g. trained by SVI) into ``nn_module``'s
+    own parameters, in place (names it lacks, or of another shape, are left alone).
+
+    >>> lin = torch.nn.Linear(2, 1)
+    >>> write_back(lin, {"bias": torch.tensor([3.0])})
+    >>> float(lin.bias)
+    3.0
+    """
+    own = dict(nn_module.named_parameters())
+    with torch.no_grad():
+        for k, v in values.items():
+            p = own.get(k)
+            if p is not None and tuple(p.shape) == tuple(v.shape):
+                p.copy_(v)

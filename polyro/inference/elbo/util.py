@@ -204,8 +204,11 @@ def unconstrain_params(params: dict, transforms: dict) -> dict:
 
 
 def publish_params(params: dict, constraints: dict) -> None:
-    """Write constrained params into the Pyro-style param store (for ``SVI.step`` users)."""
+    """Write constrained params into the Pyro-style param store (for ``SVI.step`` users), and
+    ``polyro.module`` networks' trained weights into the network objects where those are
+    mutable (torch)."""
     from polyro.core.param_store import get_param_store
+    from polyro.core.primitives import write_back_networks
 
     store = get_param_store()
     for k, v in params.items():
@@ -213,6 +216,7 @@ def publish_params(params: dict, constraints: dict) -> None:
         if c is None:
             continue  # network weights (pytrees) stay in the SVI state only
         store.set(k, v, c)
+    write_back_networks(params)
 
 
 # ------------------------------------------------------------------ checks
