@@ -38,6 +38,11 @@ def _h():
 
 
 def _is_returnable(site: dict) -> bool:
+    """Sample and deterministic sites, except ``factor`` sites (observed auxiliary sites: their
+    value is an empty array), which ``return_sites`` can still name."""
+    if site.get("type") == "sample" and site.get("is_observed") and (
+            site.get("infer") or {}).get("is_auxiliary"):
+        return False
     return site.get("type") in ("sample", "deterministic")
 
 
@@ -114,8 +119,9 @@ class Predictive:
         posterior_samples: dict of arrays with a leading draw dim (e.g. MCMC output).
         guide: optional guide; posterior draws of its sites come from it.
         num_samples: number of draws (needed without ``posterior_samples``).
-        return_sites: names to return (default: every sample and deterministic site not given in
-            ``posterior_samples``; with a guide, also the guide's sites). ``"_RETURN"`` (as
+        return_sites: names to return (default: every sample and deterministic site not given
+            in ``posterior_samples``, other than ``factor`` sites; with a guide, also the
+            guide's sites). ``"_RETURN"`` (as
             in Pyro) is the model's return value, an array.
         parallel: vectorize draws with ``be.vmap`` where the backend supports it.
         batch_size: draws per chunk (bounds memory); results are the same for any value.

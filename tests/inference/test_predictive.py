@@ -253,3 +253,30 @@ def test_return_sites_take_pyros_return_value(backend):
 
     with pytest.raises(TypeError, match="_RETURN.*NoneType"):
         Predictive(no_return, num_samples=2, return_sites=["_RETURN"])(be.key(0))
+
+
+def test_factor_sites_are_left_out_unless_asked_for(backend):
+    """``factor`` sites (and obs_mask's padding factor) hold an empty array per draw: left out
+    of the default output, returned when named; the draws returned are unchanged (the mask
+    completes ``x`` from ``x_unobserved`` where ``x`` was not observed)."""
+    be = backend
+    y = np.array([0.5, 9.0, 1.5, 9.0])
+    mask = np.array([True, False, True, False])
+
+    def m(y, mask):
+        mu = polyro.sample("mu", dist.Normal(0.0, 1.0))
+        with polyro.plate("n", 4):
+            polyro.sample("x", dist.Normal(mu, 1.0), obs=y, obs_mask=mask)
+        polyro.factor("pen", -(mu ** 2))
+
+    post = {"mu": be.asarray(np.array([0.0, 2.0, -1.0]))}
+    out = Predictive(m, post)(be.key(0), be.asarray(y), be.asarray(mask))
+    assert set(out) == {"x", "x_observed", "x_unobserved"}
+    x, xu = _np(be, out["x"]), _np(be, out["x_unobserved"])
+    np.testing.assert_array_equal(x[:, mask], np.broadcast_to(y[mask], (3, 2)))
+    np.testing.assert_array_equal(x[:, ~mask], xu[:, ~mask])
+    named = Predictive(m, post, return_sites=["pen", "x_unobserved_pad", "x"])(
+        be.key(0), be.asarray(y), be.asarray(mask))
+    assert set(named) == {"pen", "x_unobserved_pad", "x"}
+    assert tuple(named["pen"].shape) == (3, 0)
+    np.testing.assert_array_equal(_np(be, named["x"]), x)
