@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import polyro.backends as backends
+from polyro.core.density import check_observations
 from polyro.core.distributions.validation import is_validation_enabled, trusted_values
 from polyro.core.primitives import write_back_networks
 from polyro.errors import AutodiffUnavailableError, PolyroError
@@ -226,6 +227,8 @@ class SVI:
         params, transforms, self._constraints, traces = eu.collect_params(
             k_init, self.model, self.guide, args, kw, init_params)
         eu.validate_model_guide(*traces)
+        if is_validation_enabled():  # data outside a support (a NaN): a ModelError now, as
+            check_observations(traces[0])  # MCMC gives, not a NaN loss at some later step
         # Eager engines re-run every check at every step. The data of these inputs were just
         # checked, the guide's params are constrained by biject_to and its draws lie in the
         # model's supports (checked here): steps on the same input objects then run under

@@ -241,6 +241,23 @@ class ExpandedDistribution(Distribution):
         return f"ExpandedDistribution({self.base_dist!r}, batch_shape={self.batch_shape})"
 
 
+def fill_masked(support: Any, value: Any, mask: Any, event_dim: int) -> Any:
+    """``value`` with its masked-out entries (``mask`` False, over the batch dims) replaced by a
+    point of ``support``, so that they can neither raise (validation) nor give NaN, in value
+    or gradient, where a mask later zeroes their log density. A dependent or missing support
+    leaves ``value`` as it is.
+
+    >>> import numpy as np
+    >>> fill_masked(constraints.positive, np.array([2.0, np.nan]), np.array([True, False]), 0)
+    array([2., 1.])
+    """
+    if support is None or constraints.is_dependent(support):
+        return value
+    be, xp, value = _arr(value)
+    me = xp.reshape(mask, shape_of(mask) + (1,) * event_dim)
+    return xp.where(me, value, support.feasible_like(value))
+
+
 class MaskedDistribution(Distribution):
     """``log_prob`` replaced by 0 where ``mask`` is False (``mask`` broadcasts with the batch).
 
@@ -307,13 +324,7 @@ class MaskedDistribution(Distribution):
         if self._mask is True:
             return self.base_dist.log_prob(value)
         m = self._mask
-        support = self.base_dist.support
-        if support is not None and not constraints.is_dependent(support):
-            # masked-out entries get a feasible placeholder, so they cannot raise or give NaN
-            me = xp.reshape(m, shape_of(m) + (1,) * ed)
-            safe = support.feasible_like(value)
-            value = xp.where(me, value, safe)
-        lp = self.base_dist.log_prob(value)
+        lp = self.base_dist.log_prob(fill_masked(self.base_dist.support, value, m, ed))
         return xp.where(m, lp, xp.zeros_like(lp))
 
     @property

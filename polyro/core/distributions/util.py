@@ -561,8 +561,13 @@ def raise_outside_support(dist: Any, value: Any, ok_np: np.ndarray) -> None:
     idx = _first_bad(ok_np)
     bad = _value_at(vnp, dist.support.event_dim, idx) if vnp is not None else "?"
     where = "value" + ("[" + ", ".join(map(str, idx)) + "]" if idx else "")
+    missing = ""
+    if vnp is not None and np.issubdtype(np.asarray(vnp).dtype, np.floating) and bool(
+            np.isnan(vnp).any()):
+        missing = ("; NaN entries (missing data?) can be left out with "
+                   "obs_mask=~isnan(data) on the sample site")
     raise ValueError(
         f"{type(dist).__name__}.log_prob: value outside the support {dist.support!r}: "
         f"{where} = {format_value(bad)} (value shape {shape_of(value)}); pass a value inside "
-        "the support, or validate_args=False to get -inf instead"
+        f"the support, or validate_args=False to get -inf instead{missing}"
     )

@@ -27,6 +27,9 @@ class mask(Messenger):
     """
 
     def __init__(self, fn: Callable | None = None, mask: Any = True) -> None:
+        if mask is None:
+            raise TypeError("mask: expected a bool or a boolean array, got None (for no "
+                            "masking pass mask=True)")
         if not isinstance(mask, bool):
             be = backend_of(mask)
             mask = mask if be.is_array(mask) else be.asarray(mask)

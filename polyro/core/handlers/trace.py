@@ -49,7 +49,8 @@ def scale_and_mask(log_prob: Any, scale: Any = None, mask: Any = None) -> Any:
 def site_log_density(site: Any) -> Any:
     """``site["fn"].log_prob(site["value"])``, unscaled and unmasked (for a site the ``enum``
     handler enumerated, ``fn.enumerated_log_prob(dim)``: the same values, computed as a table
-    where the family has one); a ``ValueError`` the
+    where the family has one; an observed site's entries that its mask leaves out are replaced
+    by a point of the support first); a ``ValueError`` the
     distribution raises (a value outside its support, with validation on) becomes a
     :class:`~polyro.errors.ModelError` that names the site.
 
@@ -67,7 +68,15 @@ def site_log_density(site: Any) -> Any:
                 and site["value"] is infer.get("_enum_value")):
             # the enum handler's value: every support value along the enumeration dim
             return table(infer["_enumerate_dim"])
-        return site["fn"].log_prob(site["value"])
+        value, m = site["value"], site.get("mask")
+        if site.get("is_observed") and m is not None and not isinstance(m, bool):
+            # masked-out data (a NaN, say) cannot raise or poison the gradient
+            from polyro.core.distributions.combinators import fill_masked
+
+            fn = site["fn"]
+            value = fill_masked(getattr(fn, "support", None), value, m,
+                                len(getattr(fn, "event_shape", ())))
+        return site["fn"].log_prob(value)
     except ModelError:
         raise
     except ValueError as e:
