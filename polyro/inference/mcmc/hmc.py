@@ -173,11 +173,19 @@ class HMC:
     ``dense_mass``: ``False`` (diagonal), ``True`` (one dense matrix) or a list of site-name
     tuples, each a dense block (the remaining sites get a diagonal block).
 
+    Pyro's and NumPyro's other names are taken too: ``full_mass`` (Pyro's ``dense_mass``);
+    ``jit_compile``, ``jit_options`` and ``ignore_jit_warnings`` (Pyro) and
+    ``forward_mode_differentiation`` (NumPyro) change nothing -- the steps are compiled on JAX
+    and recorded on torch whatever they say, and gradients are the same either way;
+    ``max_plate_nesting`` (Pyro) is found from the model.
+
     >>> HMC(potential_fn=lambda z: 0.5 * (z["x"] ** 2).sum(), num_steps=5).num_steps
     5
     """
 
     _name = "HMC"
+    #: whether Pyro's ``use_multinomial_sampling`` applies (NUTS)
+    _multinomial = False
 
     def __init__(self, model: Callable | None = None, potential_fn: Callable | None = None, *,
                  step_size: float = 1.0, trajectory_length: float = 2 * math.pi,
@@ -185,7 +193,8 @@ class HMC:
                  adapt_mass_matrix: bool = True, dense_mass: bool | list = False,
                  target_accept_prob: float = 0.8, max_delta_energy: float = 1000.0,
                  init_strategy: Any = None, regularize_mass_matrix: bool = True,
-                 find_heuristic_step_size: bool = True) -> None:
+                 find_heuristic_step_size: bool = True, **peer_options: Any) -> None:
+        dense_mass = self._peer_options(peer_options, dense_mass)
         if (model is None) == (potential_fn is None):
             raise ValueError(f"{self._name}: give exactly one of model= or potential_fn=")
         if not 0.0 < target_accept_prob < 1.0:
@@ -208,6 +217,36 @@ class HMC:
         self.find_heuristic_step_size = find_heuristic_step_size
         self._postprocess: Callable | None = None
         self._potential: Callable | None = None
+
+    #: Pyro's and NumPyro's kernel options with no effect here (see the class docstring)
+    _NO_EFFECT = frozenset({"jit_compile", "jit_options", "ignore_jit_warnings",
+                            "forward_mode_differentiation", "max_plate_nesting"})
+
+    def _peer_options(self, options: dict, dense_mass: Any) -> Any:
+        """Check Pyro's/NumPyro's options; returns ``dense_mass`` (or Pyro's ``full_mass``)."""
+        options = dict(options)
+        full = options.pop("full_mass", None)
+        if full is not None:
+            if dense_mass is not False and dense_mass != full:
+                raise ValueError(f"{self._name}: full_mass (Pyro's name) and dense_mass disagree "
+                                 f"({full!r} and {dense_mass!r}); give one of them")
+            dense_mass = full
+        if self._multinomial and options.pop("use_multinomial_sampling", True) is not True:
+            raise ValueError(f"{self._name}: only multinomial sampling of the trajectory is "
+                             "implemented (use_multinomial_sampling=False, Pyro's slice "
+                             "sampling, is not)")
+        unknown = sorted(k for k in options if k not in self._NO_EFFECT)
+        if unknown:
+            import inspect
+
+            names: list[str] = []
+            for cls in type(self).__mro__:
+                if "__init__" in cls.__dict__ and cls is not object:
+                    names += [n for n in inspect.signature(cls.__init__).parameters
+                              if n not in ("self", "peer_options", "kwargs", *names)]
+            raise TypeError(f"{self._name}: unexpected keyword argument(s) {unknown}; it takes "
+                            f"{names} (and Pyro's full_mass, jit_compile, ...)")
+        return dense_mass
 
     # ----------------------------------------------------------------- public helpers
     @property

@@ -29,6 +29,7 @@ class NUTS(HMC):
     """
 
     _name = "NUTS"
+    _multinomial = True
 
     def __init__(self, model: Callable | None = None, potential_fn: Callable | None = None, *,
                  max_tree_depth: int = 10, **kwargs: Any) -> None:
