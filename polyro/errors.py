@@ -51,3 +51,25 @@ class ModelError(PolyroError, ValueError):
 
 class InitializationError(PolyroError, RuntimeError):
     """No valid initial point was found for inference."""
+
+
+def unexpected_options(owner: str, cls: type, unknown: list[str], note: str = "") -> TypeError:
+    """The TypeError for keyword arguments ``unknown`` that ``cls`` (shown as ``owner``) does not
+    take: it lists the ``__init__`` parameters of ``cls`` and its bases, then ``note``.
+
+    >>> class A:
+    ...     def __init__(self, x=1, **kw): pass
+    >>> str(unexpected_options("A", A, ["y"]))
+    "A: unexpected keyword argument(s) ['y']; it takes ['x']"
+    """
+    import inspect
+
+    names: list[str] = []
+    for c in cls.__mro__:
+        if "__init__" in c.__dict__ and c is not object:
+            for name, p in inspect.signature(c.__dict__["__init__"]).parameters.items():
+                if (name != "self" and name not in names
+                        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)):
+                    names.append(name)
+    return TypeError(f"{owner}: unexpected keyword argument(s) {sorted(unknown)}; it takes "
+                     f"{names}{note}")

@@ -12,6 +12,10 @@ from typing import Any
 
 from polyro.inference.elbo import (
     ELBO,
+    JitTrace_ELBO,
+    JitTraceEnum_ELBO,
+    JitTraceGraph_ELBO,
+    JitTraceMeanField_ELBO,
     RenyiELBO,
     Trace_ELBO,
     TraceEnum_ELBO,
@@ -35,6 +39,10 @@ __all__ = [
     "TraceGraph_ELBO",
     "TraceEnum_ELBO",
     "RenyiELBO",
+    "JitTrace_ELBO",
+    "JitTraceEnum_ELBO",
+    "JitTraceGraph_ELBO",
+    "JitTraceMeanField_ELBO",
     "config_enumerate",
     "infer_discrete",
     "log_marginal",

@@ -19,6 +19,9 @@ import polyro.distributions as dist
 from polyro import handlers
 from polyro.core.distributions import constraints
 from polyro.inference import (
+    JitTrace_ELBO,
+    JitTraceEnum_ELBO,
+    JitTraceGraph_ELBO,
     RenyiELBO,
     Trace_ELBO,
     TraceGraph_ELBO,
@@ -171,9 +174,18 @@ def test_exact_posterior_guide_gives_log_evidence(grad_backend):
     for elbo in (Trace_ELBO(), Trace_ELBO(num_particles=3), TraceGraph_ELBO(num_particles=2),
                  Trace_ELBO(num_particles=3, vectorize_particles="plate"),
                  RenyiELBO(alpha=0.0, num_particles=4),
-                 RenyiELBO(alpha=0.5, num_particles=3), RenyiELBO(alpha=1.0)):
+                 RenyiELBO(alpha=0.5, num_particles=3), RenyiELBO(alpha=1.0),
+                 # Pyro's names and options (no effect here)
+                 JitTrace_ELBO(num_particles=2, max_plate_nesting=1, ignore_jit_warnings=True),
+                 JitTraceGraph_ELBO(jit_options={}, retain_graph=True),
+                 JitTraceEnum_ELBO(max_plate_nesting=0, strict_enumeration_warning=False),
+                 RenyiELBO(alpha=0.5, num_particles=2, max_plate_nesting=2)):
         got = float(be.to_numpy(elbo.loss(key, {}, model, guide)))
         assert got == pytest.approx(-log_ev, abs=1e-10), elbo
+    with pytest.raises(TypeError, match=r"Trace_ELBO: unexpected keyword argument\(s\) "
+                                        r"\['tail_adaptive_beta'\]; it takes \['num_particles', "
+                                        r"'vectorize_particles'\]"):
+        Trace_ELBO(tail_adaptive_beta=0.5)
 
 
 def test_meanfield_analytic_kl(grad_backend):

@@ -35,8 +35,8 @@ class RenyiELBO(ELBO):
     """
 
     def __init__(self, alpha: float = 0.0, num_particles: int = 2,
-                 vectorize_particles: bool = True) -> None:
-        super().__init__(num_particles, vectorize_particles)
+                 vectorize_particles: bool = True, **peer_options: Any) -> None:
+        super().__init__(num_particles, vectorize_particles, **peer_options)
         alpha = float(alpha)
         if not math.isfinite(alpha):
             raise ValueError(f"alpha must be finite, got {alpha!r}")

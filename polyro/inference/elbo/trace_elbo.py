@@ -12,10 +12,12 @@ its gradient changes.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
 import polyro.backends as backends
+from polyro.errors import unexpected_options
 from polyro.inference.elbo import util as eu
 
 __all__ = ["ELBO", "Trace_ELBO"]
@@ -45,7 +47,19 @@ class ELBO:
     True
     """
 
-    def __init__(self, num_particles: int = 1, vectorize_particles: bool = True) -> None:
+    #: Pyro's ELBO options with no effect here: the particle plate goes left of the model's
+    #: plates by itself, steps are compiled (JAX) or recorded (torch) whatever they say
+    _NO_EFFECT = frozenset({"max_plate_nesting", "strict_enumeration_warning",
+                            "ignore_jit_warnings", "jit_options", "retain_graph"})
+
+    def __init__(self, num_particles: int = 1, vectorize_particles: bool = True,
+                 **peer_options: Any) -> None:
+        unknown = sorted(k for k in peer_options if k not in self._NO_EFFECT)
+        if unknown:
+            own = inspect.signature(type(self).__init__).parameters
+            inert = sorted(self._NO_EFFECT - set(own))
+            raise unexpected_options(type(self).__name__, type(self), unknown,
+                                     f" (and Pyro's {inert}, which change nothing here)")
         if not (isinstance(num_particles, int) and num_particles >= 1):
             raise ValueError(f"num_particles must be a positive int, got {num_particles!r}")
         if vectorize_particles not in (True, False, "vmap", "plate"):

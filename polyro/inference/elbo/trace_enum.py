@@ -56,8 +56,8 @@ class TraceEnum_ELBO(ELBO):
     """
 
     def __init__(self, num_particles: int = 1, max_plate_nesting: int | None = None,
-                 vectorize_particles: bool = True) -> None:
-        super().__init__(num_particles, vectorize_particles)
+                 vectorize_particles: bool = True, **peer_options: Any) -> None:
+        super().__init__(num_particles, vectorize_particles, **peer_options)
         if max_plate_nesting is not None and (not isinstance(max_plate_nesting, int)
                                               or max_plate_nesting < 0):
             raise ValueError(f"max_plate_nesting must be a non-negative int or None, got "

@@ -41,8 +41,8 @@ class TraceGraph_ELBO(ELBO):
     """
 
     def __init__(self, num_particles: int = 1, vectorize_particles: bool = True,
-                 baseline_beta: float | None = 0.9) -> None:
-        super().__init__(num_particles, vectorize_particles)
+                 baseline_beta: float | None = 0.9, **peer_options: Any) -> None:
+        super().__init__(num_particles, vectorize_particles, **peer_options)
         if baseline_beta is not None and not 0.0 <= baseline_beta < 1.0:
             raise ValueError(f"baseline_beta must be in [0, 1) or None, got {baseline_beta!r}")
         self.baseline_beta = baseline_beta

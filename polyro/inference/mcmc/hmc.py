@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from polyro import backends
-from polyro.errors import AutodiffUnavailableError, InitializationError
+from polyro.errors import AutodiffUnavailableError, InitializationError, unexpected_options
 
 from . import adaptation as ad
 from .integrator import (
@@ -237,15 +237,8 @@ class HMC:
                              "sampling, is not)")
         unknown = sorted(k for k in options if k not in self._NO_EFFECT)
         if unknown:
-            import inspect
-
-            names: list[str] = []
-            for cls in type(self).__mro__:
-                if "__init__" in cls.__dict__ and cls is not object:
-                    names += [n for n in inspect.signature(cls.__init__).parameters
-                              if n not in ("self", "peer_options", "kwargs", *names)]
-            raise TypeError(f"{self._name}: unexpected keyword argument(s) {unknown}; it takes "
-                            f"{names} (and Pyro's full_mass, jit_compile, ...)")
+            raise unexpected_options(self._name, type(self), unknown,
+                                     " (and Pyro's full_mass, jit_compile, ...)")
         return dense_mass
 
     # ----------------------------------------------------------------- public helpers
