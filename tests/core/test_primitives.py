@@ -212,3 +212,12 @@ def test_pyro_top_level_markov_and_enable_validation(backend):
             dist.Normal(0.0, -1.0)
     finally:
         polyro.enable_validation(True)
+
+
+def test_every_public_top_level_name_resolves():
+    """Each name ``polyro.__all__`` and ``dir(polyro)`` advertise can be looked up (a name
+    listed without its module, like the ``contrib`` the skeleton listed, raised
+    ModuleNotFoundError)."""
+    for name in sorted(set(polyro.__all__) | set(dir(polyro))):
+        if not name.startswith("_"):
+            getattr(polyro, name)
