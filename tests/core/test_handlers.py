@@ -108,6 +108,12 @@ def test_substitute_data_and_fn(backend):
     ({"hide_types": ["sample"]}, []),
     ({"expose_types": ["sample"]}, ["mu", "s", "y"]),
     ({"hide_fn": lambda m: m["name"] == "s"}, ["mu", "y"]),
+    # Pyro's switches
+    ({"expose_fn": lambda m: m["name"] == "s"}, ["s"]),
+    ({"hide_all": False}, ["mu", "s", "y"]),
+    ({"expose_all": True}, ["mu", "s", "y"]),
+    ({"expose_all": True, "hide": ["y"]}, ["mu", "s"]),
+    ({"hide_all": False, "expose": ["s"]}, ["s"]),
 ])
 def test_block(backend, kwargs, visible):
     tr = handlers.trace(handlers.seed(handlers.block(simple, **kwargs), rng_seed=0)).get_trace()
@@ -131,6 +137,10 @@ def test_block_inside_seed_still_gets_keys_and_plates(backend):
 def test_block_rejects_hide_and_expose_same_site():
     with pytest.raises(ValueError, match="both hidden and exposed"):
         handlers.block(hide=["a"], expose=["a"])
+    with pytest.raises(ValueError, match="expose_all=True exposes every site"):
+        handlers.block(expose_all=True, expose=["a"])
+    with pytest.raises(ValueError, match="hide_fn or expose_fn"):
+        handlers.block(hide_fn=bool, expose_fn=bool)
 
 
 def test_scale_and_mask(backend):

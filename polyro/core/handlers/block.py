@@ -25,8 +25,9 @@ class block(Messenger):
     """Stop outer handlers from seeing selected sites (by default: every site).
 
     ``hide`` / ``hide_types`` hide exactly the named sites / site types and nothing else;
-    ``expose`` / ``expose_types`` hide everything except those; ``hide_fn(msg) -> bool`` decides
-    alone. Only site messages (sample, param, deterministic, plate) are hidden unless
+    ``expose`` / ``expose_types`` hide everything except those; ``hide_fn(msg) -> bool`` (or
+    ``expose_fn``, its negation) decides alone. Pyro's switches: ``expose_all=True`` hides only
+    what ``hide``/``hide_types`` name, and so does ``hide_all=False``. Only site messages (sample, param, deterministic, plate) are hidden unless
     ``hide_types`` names another type. Outer ``seed`` and ``plate`` handlers still act on hidden
     sites (they give keys and batch dims, they do not observe).
 
@@ -42,8 +43,19 @@ class block(Messenger):
         expose: Sequence[str] | None = None,
         hide_types: Sequence[str] | None = None,
         expose_types: Sequence[str] | None = None,
+        *,
+        expose_fn: Callable[[Message], bool] | None = None,
+        hide_all: bool = True,
+        expose_all: bool = False,
     ) -> None:
         super().__init__(fn)
+        if expose_all and (expose is not None or expose_types is not None):
+            raise ValueError("block: expose_all=True exposes every site; drop expose/"
+                             "expose_types, or drop expose_all")
+        if hide_fn is not None and expose_fn is not None:
+            raise ValueError("block: give hide_fn or expose_fn, not both")
+        if expose_fn is not None:
+            hide_fn = lambda msg: not expose_fn(msg)  # noqa: E731
         hide_s = set(hide or ())
         expose_s = set(expose or ())
         ht = set(hide_types or ())
@@ -56,8 +68,10 @@ class block(Messenger):
         self._hide, self._expose, self._ht, self._et = hide_s, expose_s, ht, et
         selective_hide = hide is not None or hide_types is not None
         selective_expose = expose is not None or expose_types is not None
-        # hide everything not exposed, unless only explicit hides were given
-        self._hide_rest = selective_expose or not selective_hide
+        # hide everything not exposed, unless only explicit hides were given (or Pyro's
+        # expose_all=True / hide_all=False ask to hide nothing else)
+        self._hide_rest = selective_expose or (not selective_hide and hide_all
+                                               and not expose_all)
 
     def hidden(self, msg: Any) -> bool:
         """Whether ``msg`` is hidden by this handler."""
