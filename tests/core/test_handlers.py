@@ -265,3 +265,34 @@ def test_composition_condition_scale_seed_trace(backend):
     tr = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace()
     s = fnum(tr["s"]["value"])
     np.testing.assert_allclose(fnum(tr.log_prob_sum()), 0.5 * simple_logp(0.2, s), rtol=1e-12)
+
+
+def test_pyro_trace_and_replay_arguments(backend):
+    """Pyro's ``trace(param_only=True)`` (only param sites), ``trace(graph_type=...)`` and
+    ``replay(params=...)`` (param values by name, alone or with a trace)."""
+    be = backend
+
+    def model():
+        loc = polyro.param("loc", be.asarray(0.0))
+        mu = polyro.sample("mu", dist.Normal(loc, 2.0))
+        s = polyro.sample("s", dist.LogNormal(0.0, 1.0))
+        polyro.sample("y", dist.Normal(mu, s), obs=0.5)
+        return loc
+
+    seeded = handlers.seed(model, rng_seed=0)
+    assert list(handlers.trace(seeded, param_only=True).get_trace()) == ["loc"]
+    tr = handlers.trace(seeded, graph_type="dense").get_trace()
+    assert list(tr) == ["loc", "mu", "s", "y"]
+    assert fnum(handlers.seed(handlers.replay(model, params={"loc": be.asarray(1.5)}), 0)()) == 1.5
+    both = handlers.trace(handlers.replay(model, trace=tr, params={"loc": be.asarray(1.5)}))
+    tr2 = both.get_trace()
+    assert fnum(tr2["loc"]["value"]) == 1.5
+    assert fnum(tr2["mu"]["value"]) == fnum(tr["mu"]["value"])
+    expected = (stats.norm(1.5, 2).logpdf(fnum(tr["mu"]["value"]))
+                + stats.lognorm(1.0).logpdf(fnum(tr["s"]["value"]))
+                + stats.norm(fnum(tr["mu"]["value"]), fnum(tr["s"]["value"])).logpdf(0.5))
+    np.testing.assert_allclose(fnum(tr2.log_prob_sum()), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="graph_type must be 'flat' or 'dense'"):
+        handlers.trace(model, graph_type="sparse")
+    with pytest.raises(ValueError, match="replay needs trace= .* or params="):
+        handlers.replay(model)

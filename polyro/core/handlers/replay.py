@@ -20,17 +20,25 @@ __all__ = ["replay"]
 
 
 class replay(Messenger):
-    """Set each unobserved sample site (and plate indices) found in ``trace`` to its value there.
+    """Set each unobserved sample site (and plate indices) found in ``trace`` to its value there;
+    with Pyro's ``params`` (a dict by name), set those param sites too.
 
     >>> replay(trace={}).trace
     {}
     """
 
-    def __init__(self, fn: Callable | None = None, trace: Mapping[str, Any] | None = None) -> None:
-        if trace is None:
-            raise ValueError("replay needs trace= (a Trace from handlers.trace(...).get_trace())")
+    def __init__(self, fn: Callable | None = None, trace: Mapping[str, Any] | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
+        if trace is None and params is None:
+            raise ValueError("replay needs trace= (a Trace from handlers.trace(...).get_trace()) "
+                             "or params= (values of param sites by name)")
         super().__init__(fn)
-        self.trace = trace
+        self.trace = trace if trace is not None else {}
+        self.params = params
+
+    def _pyro_param(self, msg: Message) -> None:
+        if self.params is not None and msg["name"] in self.params:
+            msg["value"] = self.params[msg["name"]]
 
     def _pyro_sample(self, msg: Message) -> None:
         name = msg["name"]

@@ -198,7 +198,9 @@ class trace(Messenger):
     """Record the sites of ``fn``. ``with trace() as tr:`` binds a fresh :class:`Trace` per entry;
     ``trace(fn).get_trace(*args)`` runs ``fn`` and returns its trace.
 
-    Sample and deterministic names must be unique (a duplicate raises ``ModelError``).
+    Sample and deterministic names must be unique (a duplicate raises ``ModelError``). Pyro's
+    ``param_only=True`` records only param sites; ``graph_type`` (``"flat"`` or ``"dense"``) is
+    accepted and changes nothing.
 
     >>> import polyro
     >>> with trace() as tr:
@@ -208,8 +210,15 @@ class trace(Messenger):
     ['d']
     """
 
-    def __init__(self, fn: Callable | None = None) -> None:
+    def __init__(self, fn: Callable | None = None, graph_type: str | None = None,
+                 param_only: bool | None = None) -> None:
+        if graph_type not in (None, "flat", "dense"):
+            raise ValueError(f"trace: graph_type must be 'flat' or 'dense' (Pyro's), got "
+                             f"{graph_type!r}")
         super().__init__(fn)
+        #: Pyro's argument; polyro's traces are flat records either way
+        self.graph_type = graph_type
+        self.param_only = bool(param_only)
 
     def enter_frame(self) -> trace:
         frame = super().enter_frame()
@@ -222,6 +231,8 @@ class trace(Messenger):
     def postprocess_message(self, msg: Message) -> None:
         name = msg["name"]
         if name is None or msg["type"] not in _RECORDED:
+            return
+        if self.param_only and msg["type"] != "param":
             return
         tr = self._trace
         if name in tr and msg["type"] != "plate":
