@@ -191,6 +191,11 @@ def test_lkj_two_dim_is_scaled_beta(backend, eta):
     C = L @ np.swapaxes(L, -1, -2)
     np.testing.assert_allclose(np_(backend, dist.LKJ(2, backend.asarray(eta)).log_prob(
         backend.asarray(C))), want, rtol=1e-10)
+    # Pyro's keyword dim= for the dimension
+    np.testing.assert_allclose(np_(backend, dist.LKJCholesky(dim=2, concentration=backend.asarray(
+        eta)).log_prob(backend.asarray(L))), want, rtol=1e-10)
+    with pytest.raises(ValueError, match="dimension=3 and dim=2 .* disagree"):
+        dist.LKJ(3, dim=2)
 
 
 @pytest.mark.parametrize("dim", [2, 3, 5])

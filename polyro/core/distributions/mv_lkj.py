@@ -45,7 +45,8 @@ def _check_dim(site: str, dimension: Any) -> int:
 class LKJCholesky(Distribution):
     """LKJ distribution of the lower Cholesky factor ``L`` of a ``dimension x dimension``
     correlation matrix: density of ``C = L L^T`` proportional to ``det(C) ** (concentration -
-    1)``. ``sample_method`` is ``"onion"`` (default) or ``"cvine"``.
+    1)``. ``sample_method`` is ``"onion"`` (default) or ``"cvine"``. Pyro's ``dim=`` is taken for
+    ``dimension``.
 
     >>> from polyro.backends import numpy as be
     >>> L = LKJCholesky(3, 2.0).sample(be.key(0), (2,))
@@ -56,8 +57,14 @@ class LKJCholesky(Distribution):
     arg_constraints = {"concentration": constraints.positive}
     support = constraints.corr_cholesky
 
-    def __init__(self, dimension: int, concentration: Any = 1.0, sample_method: str = "onion",
-                 *, validate_args: bool | None = None) -> None:
+    def __init__(self, dimension: int | None = None, concentration: Any = 1.0,
+                 sample_method: str = "onion", *, dim: int | None = None,
+                 validate_args: bool | None = None) -> None:
+        if dim is not None:  # Pyro's name
+            if dimension is not None and dimension != dim:
+                raise ValueError(f"{type(self).__name__}: dimension={dimension!r} and dim={dim!r} "
+                                 "(Pyro's name) disagree; give one of them")
+            dimension = dim
         d = _check_dim(type(self).__name__, dimension)
         if sample_method not in _METHODS:
             raise ValueError(f"{type(self).__name__}: sample_method must be one of {_METHODS}, "
