@@ -173,12 +173,41 @@ def _jit_with_static_scalars(be: Any, fn: Callable, extra_static: int = 0) -> Ca
         return fn(state, args, kwargs, *extra)
 
     jitted = be.jit(inner, static_argnums=tuple(range(3, 4 + extra_static)))
+    seen: set = set()
 
     def call(state: Any, args: tuple, kwargs: dict, *extra: Any) -> Any:
         dyn_args, dyn_kwargs, static = _split_static(args, kwargs)
+        if static and static not in seen:
+            seen.add(static)
+            if len(seen) == _MANY_STATIC:
+                _warn_many_static(seen)
         return jitted(state, dyn_args, dyn_kwargs, static, *extra)
 
     return call
+
+
+#: distinct values of the static arguments after which :func:`_warn_many_static` warns
+_MANY_STATIC = 16
+
+
+def _warn_many_static(seen: set) -> None:
+    """Warn that the static Python arguments keep changing (each new value compiles anew),
+    naming the arguments that took several values."""
+    import warnings
+
+    values: dict = {}
+    for static in seen:
+        for kind, k, v in static:
+            values.setdefault(("argument" if kind == "a" else "keyword") + f" {k!r}", set()).add(
+                repr(v))
+    changing = sorted(k for k, vs in values.items() if len(vs) > 1)
+    warnings.warn(
+        f"SVI: the model's Python int/bool/str {', '.join(changing)} took {len(seen)} different "
+        "values; each new value compiles the step again (they are compile-time constants, as a "
+        "size must be). Pass a value that changes every step as an array "
+        "(polyro.backends.current().asarray(v)) to trace it instead.",
+        stacklevel=4,
+    )
 
 
 class SVI:

@@ -377,3 +377,32 @@ def test_data_outside_the_support_is_an_error_at_init(grad_backend):
     assert float(be.to_numpy(svi.get_params(new)["mu"])) == pytest.approx(0.21, rel=1e-9)
     with pytest.raises(TypeError, match="got None .*mask=True"):
         handlers.mask(mask=None)
+
+
+def test_a_python_int_that_changes_every_step_warns_where_steps_compile(grad_backend):
+    """A Python int that takes a new value at every step recompiles a compiled step each time:
+    after 16 values one warning names the argument and the fix (an array). Where steps are
+    not compiled (no ``jit``) nothing is recompiled and nothing is said. The losses are the
+    closed form either way."""
+    import warnings
+
+    be = grad_backend
+
+    def model(y, step):
+        mu = polyro.param("mu", be.asarray(0.25))
+        polyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    svi = SVI(model, lambda y, step: None, SGD(0.1), Trace_ELBO())  # state is not carried
+    state = svi.init(be.key(0), be.asarray(1.0), 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(20):
+            _, loss = svi.update(state, be.asarray(1.0), i)
+            assert float(be.to_numpy(loss)) == pytest.approx(0.5 * 0.75**2 + 0.5 * math.log(
+                2 * math.pi), rel=1e-12)
+    said = [str(w.message) for w in caught if "different values" in str(w.message)]
+    if be.SUPPORTS_JIT:
+        assert len(said) == 1 and "argument 1 took 16 different values" in said[0]
+        assert "asarray" in said[0]
+    else:
+        assert said == []
