@@ -53,23 +53,39 @@ class InitializationError(PolyroError, RuntimeError):
     """No valid initial point was found for inference."""
 
 
+def init_option_names(cls: type) -> list[str]:
+    """The keyword names ``cls(...)`` takes: its ``__init__``'s named parameters, then, while
+    an ``__init__`` passes ``**kwargs`` on, those of the next ``__init__`` up the MRO.
+
+    >>> class A:
+    ...     def __init__(self, x=1, *, y=2): pass
+    >>> class B(A):
+    ...     def __init__(self, z=0, **kw): super().__init__(**kw)
+    >>> init_option_names(B)
+    ['z', 'x', 'y']
+    """
+    import inspect
+
+    names: list[str] = []
+    for c in cls.__mro__:
+        if "__init__" not in c.__dict__ or c is object:
+            continue
+        params = inspect.signature(c.__dict__["__init__"]).parameters.values()
+        names += [p.name for p in params if p.name != "self" and p.name not in names
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 def unexpected_options(owner: str, cls: type, unknown: list[str], note: str = "") -> TypeError:
     """The TypeError for keyword arguments ``unknown`` that ``cls`` (shown as ``owner``) does not
-    take: it lists the ``__init__`` parameters of ``cls`` and its bases, then ``note``.
+    take: it lists :func:`init_option_names`, then ``note``.
 
     >>> class A:
     ...     def __init__(self, x=1, **kw): pass
     >>> str(unexpected_options("A", A, ["y"]))
     "A: unexpected keyword argument(s) ['y']; it takes ['x']"
     """
-    import inspect
-
-    names: list[str] = []
-    for c in cls.__mro__:
-        if "__init__" in c.__dict__ and c is not object:
-            for name, p in inspect.signature(c.__dict__["__init__"]).parameters.items():
-                if (name != "self" and name not in names
-                        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)):
-                    names.append(name)
     return TypeError(f"{owner}: unexpected keyword argument(s) {sorted(unknown)}; it takes "
-                     f"{names}{note}")
+                     f"{init_option_names(cls)}{note}")

@@ -260,7 +260,9 @@ def module(name: str, nn_module: Any) -> Callable[..., Any]:
         path: param(f"{name}$$${path}", init)
         for path, init in nn.module_params(nn_module).items()
     }
-    if hasattr(nn, "write_back"):  # a mutable network object (torch): training updates it
+    known = _NETWORKS.get(name)
+    if (known is None or known[0]() is not nn_module) and hasattr(nn, "write_back"):
+        # a mutable network object (torch): training updates it
         _NETWORKS[name] = (weakref.ref(nn_module), nn.write_back)
     return nn.bind(nn_module, values)
 

@@ -27,8 +27,8 @@ class block(Messenger):
     ``hide`` / ``hide_types`` hide exactly the named sites / site types and nothing else;
     ``expose`` / ``expose_types`` hide everything except those; ``hide_fn(msg) -> bool`` (or
     ``expose_fn``, its negation) decides alone. Pyro's switches: ``expose_all=True`` hides only
-    what ``hide``/``hide_types`` name, and so does ``hide_all=False``. Only site messages (sample, param, deterministic, plate) are hidden unless
-    ``hide_types`` names another type. Outer ``seed`` and ``plate`` handlers still act on hidden
+    what ``hide``/``hide_types`` name, and so does ``hide_all=False``. Only site messages
+    (sample, param, deterministic, plate) are hidden unless ``hide_types`` names another type. Outer ``seed`` and ``plate`` handlers still act on hidden
     sites (they give keys and batch dims, they do not observe).
 
     >>> block(hide=["x"]).hidden({"name": "x", "type": "sample"})

@@ -62,13 +62,12 @@ def site_log_density(site: Any) -> Any:
     polyro.errors.ModelError: sample site 'k': Poisson.log_prob: value outside the support ...
     """
     try:
-        infer = site.get("infer") or {}
-        table = getattr(site["fn"], "enumerated_log_prob", None)
-        if (table is not None and site.get("value") is not None
-                and site["value"] is infer.get("_enum_value")):
+        value, m, infer = site["value"], site.get("mask"), site.get("infer")
+        if infer and value is not None and value is infer.get("_enum_value"):
             # the enum handler's value: every support value along the enumeration dim
-            return table(infer["_enumerate_dim"])
-        value, m = site["value"], site.get("mask")
+            table = getattr(site["fn"], "enumerated_log_prob", None)
+            if table is not None:
+                return table(infer["_enumerate_dim"])
         if site.get("is_observed") and m is not None and not isinstance(m, bool):
             # masked-out data (a NaN, say) cannot raise or poison the gradient
             from polyro.core.distributions.combinators import fill_masked
@@ -215,9 +214,7 @@ class trace(Messenger):
         if graph_type not in (None, "flat", "dense"):
             raise ValueError(f"trace: graph_type must be 'flat' or 'dense' (Pyro's), got "
                              f"{graph_type!r}")
-        super().__init__(fn)
-        #: Pyro's argument; polyro's traces are flat records either way
-        self.graph_type = graph_type
+        super().__init__(fn)  # graph_type: Pyro's; polyro's traces are flat records either way
         self.param_only = bool(param_only)
 
     def enter_frame(self) -> trace:
