@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.stats as st
+from scipy.special import logsumexp
 
 import polyro
 import polyro.distributions as dist
@@ -21,7 +22,13 @@ from polyro import handlers
 from polyro.errors import AutodiffUnavailableError
 from polyro.inference.enum import chain as chain_mod
 from polyro.inference.enum import contract, infer_discrete, log_marginal, markov, trace_factors
-from polyro.inference.enum.chain import chain_prefix, chain_product, find_chain, log_matmul
+from polyro.inference.enum.chain import (
+    chain_prefix,
+    chain_product,
+    chain_reduce,
+    find_chain,
+    log_matmul,
+)
 from polyro.testing import finite_difference_grad
 
 ENUM = {"enumerate": "parallel"}
@@ -266,19 +273,23 @@ def test_chain_product_prefix_and_log_matmul(backend):
     assert chain_mod.SCAN_MIN < 17
     for m in mats:
         m[:, :, 0, 1] = -np.inf
+    # not stochastic, so that summing out the last state is not log(1) = 0
+    shifted = [m + RNG.normal(size=m.shape) for m in mats]
     a = RNG.normal(size=(3, 5, 6)) * 30.0
     b = RNG.normal(size=(3, 6, 4)) * 30.0
     a[0, 1, :] = -np.inf
 
     def fn(a, b, *ms):
         out = [log_matmul(a, b, exact=True), log_matmul(a, b, exact=False)]
-        for m in ms:
+        for m in ms[:len(mats)]:
             out += [chain_product(m), chain_prefix(m), chain_product(m, "max"),
                     chain_prefix(m, "max")]
+        for m in ms[len(mats):]:  # the forward and backward loops of an engine that compiles
+            out += [chain_reduce(m, op, ax) for op in ("sum", "max") for ax in (-2, -1)]
         return out
 
     got = [backend.to_numpy(v) for v in backend.jit(fn)(
-        *[backend.asarray(v) for v in (a, b, *mats)])]
+        *[backend.asarray(v) for v in (a, b, *mats, *shifted)])]
     with np.errstate(divide="ignore"):
         ref = np.log(np.exp(a - 100) @ np.exp(b - 100)) + 200
         for g in got[:2]:
@@ -293,6 +304,17 @@ def test_chain_product_prefix_and_log_matmul(backend):
             for g, r in zip(got[2 + 4 * i: 6 + 4 * i], (ref_p[-1], ref_p, vit[-1], np.stack(vit)),
                             strict=True):
                 np.testing.assert_allclose(g, r, rtol=1e-12)
+        for i, m in enumerate(shifted):
+            prod, vit = np.exp(m[0]), m[0]
+            for j in range(1, len(m)):
+                prod = prod @ np.exp(m[j])
+                vit = (vit[..., :, :, None] + m[j][..., None, :, :]).max(-2)
+            want = [np.log(prod.sum(-2)), np.log(prod.sum(-1)), vit.max(-2), vit.max(-1)]
+            got_r = got[2 + 4 * len(mats) + 4 * i: 6 + 4 * len(mats) + 4 * i]
+            for g, r in zip(got_r, want, strict=True):
+                np.testing.assert_allclose(g, r, rtol=1e-12)
+    with pytest.raises(ValueError, match="axis must be"):
+        chain_reduce(backend.asarray(mats[3]), axis=0)
     with pytest.raises(ValueError, match="op must be"):
         log_matmul(backend.asarray(a), backend.asarray(b), "prod")
 
@@ -309,10 +331,16 @@ def test_long_chain_product_gradient(backend):
         p = np.eye(3)
         for x in v:
             p = p @ np.exp(x)
-        return float((w * np.log(p)).sum())
+        lp = np.log(p)
+        return float((w * lp).sum() + (w[0] * logsumexp(lp, axis=0)).sum()
+                     + (w[1] * logsumexp(lp, axis=1)).sum())
 
     def f(x):
-        return backend.xp.sum(backend.asarray(w) * chain_product(x))
+        # the blocked product and, reduced over either end, the forward and backward loops
+        xp = backend.xp
+        return (xp.sum(backend.asarray(w) * chain_product(x))
+                + xp.sum(backend.asarray(w[0]) * chain_reduce(x, axis=-2))
+                + xp.sum(backend.asarray(w[1]) * chain_reduce(x, axis=-1)))
 
     if not backend.SUPPORTS_AUTODIFF:
         with pytest.raises(AutodiffUnavailableError, match="automatic differentiation"):

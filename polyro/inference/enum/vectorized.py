@@ -11,10 +11,10 @@ replaces the second set by one factor over the ``p_j``:
    ``(n, ..., K_p, K_c)`` log-matrix per step, the ``k`` states of a step flattened into one
    axis (every enumerated site of a step is paired, so a step has no other enumerated
    variables: a per-step mixture component is a chain state the next step ignores);
-2. the ``n`` matrices are multiplied in log space
-   (:func:`polyro.inference.enum.chain.chain_product`: ``ceil(log2 n)`` batched products, or
-   two loops over blocks on an engine that compiles);
-3. the last state is summed (or maximized) out, leaving a message over the first step's state.
+2. the ``n`` matrices are multiplied in log space and the last state is summed (or
+   maximized) out, leaving a message over the first step's state
+   (:func:`polyro.inference.enum.chain.chain_reduce`: ``ceil(log2 n)`` batched products, or
+   on an engine that compiles one loop over vector messages, the backward algorithm).
 
 The rest of the trace is then contracted as usual, so every consumer of
 :func:`polyro.inference.enum.trace_factors` (``log_marginal``, ``TraceEnum_ELBO``, NUTS/HMC with
@@ -35,7 +35,7 @@ import numpy as np
 from polyro.backends import backend_of
 from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
 from polyro.errors import ModelError
-from polyro.inference.enum.chain import _logsumexp, chain_product
+from polyro.inference.enum.chain import _logsumexp, chain_reduce
 
 __all__ = ["contract_vectorized_chains", "sample_chain", "vectorized_chains"]
 
@@ -166,8 +166,7 @@ def _chain_message(mats: Any, sizes: list[int], batch: tuple, pairs: list[tuple[
     """Multiply the step matrices along time and reduce the last state: ``(message, labels)``
     over ``batch`` and the first step's sites (size-1 axes dropped)."""
     xp = backend_of(mats).xp
-    prod = chain_product(mats, op)
-    msg = _logsumexp(prod, -1) if op == "sum" else xp.max(prod, axis=-1)
+    msg = chain_reduce(mats, op, -1)
     bshape = tuple(int(s) for s in mats.shape[1:-2])
     msg = xp.reshape(msg, bshape + tuple(sizes))
     labels = batch + tuple(p for p, _ in pairs)
