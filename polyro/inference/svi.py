@@ -254,7 +254,8 @@ class SVI:
         keys = be.split(key, 3)
         rng_key, k_init = keys[0], keys[1]
         params, transforms, self._constraints, traces = eu.collect_params(
-            k_init, self.model, self.guide, args, kw, init_params)
+            k_init, self.model, self.guide, args, kw, init_params,
+            enumerated=getattr(self.loss, "enumerates", False))
         eu.validate_model_guide(*traces)
         if is_validation_enabled():  # data outside a support (a NaN): a ModelError now, as
             check_observations(traces[0])  # MCMC gives, not a NaN loss at some later step

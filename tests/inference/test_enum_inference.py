@@ -69,6 +69,70 @@ def test_trace_enum_elbo_guesses_max_plate_nesting(backend):
     np.testing.assert_allclose(backend.to_numpy(val), -_np_loglik(W, LOC)[0], rtol=1e-10)
 
 
+class _CountingCategorical(dist.Categorical):
+    draws = 0
+
+    def sample(self, *args, **kwargs):
+        type(self).draws += 1
+        return super().sample(*args, **kwargs)
+
+
+def test_svi_init_does_not_draw_enumerated_sites(grad_backend):
+    """``SVI.init`` with ``TraceEnum_ELBO`` gives a site marked for enumeration its first
+    support value (at the draw's shape, ``sample_shape`` included) instead of drawing it; the
+    first step's loss is still the exact -log p(y) (scipy). ``Trace_ELBO`` draws."""
+    be = grad_backend
+
+    def model(y):
+        probs = polyro.param("probs", np.array([0.2, 0.5, 0.3]), constraint=constraints.simplex)
+        loc = polyro.param("loc", LOC)
+        with polyro.plate("data", len(y)):
+            z = polyro.sample("z", _CountingCategorical(probs=probs), infer=ENUM)
+            polyro.sample("y", dist.Normal(loc[z], 1.0), obs=y)
+        polyro.sample("u", _CountingCategorical(probs=probs), sample_shape=(2,), infer=ENUM)
+
+    _CountingCategorical.draws = 0
+    svi = SVI(model, guide, Adam(0.01), TraceEnum_ELBO(max_plate_nesting=1))
+    state = svi.init(be.key(0), be.asarray(Y))
+    assert _CountingCategorical.draws == 0
+    _, loss = svi.update(state, be.asarray(Y))
+    assert float(be.to_numpy(loss)) == pytest.approx(-_np_loglik(W, LOC)[0], rel=1e-9)
+    tr = polyro.handlers.trace(polyro.handlers.substitute(
+        polyro.handlers.seed(model, rng_seed=0),
+        substitute_fn=polyro.inference.elbo.util.first_support_value)).get_trace(be.asarray(Y))
+    assert be.to_numpy(tr["z"]["value"]).tolist() == [0] * len(Y)
+    assert be.to_numpy(tr["u"]["value"]).tolist() == [0, 0]
+    SVI(model, guide, Adam(0.01), polyro.inference.Trace_ELBO()).init(be.key(0), be.asarray(Y))
+    assert _CountingCategorical.draws > 0
+
+
+@pytest.mark.parametrize("form", ["sample_shape", "expand", "plate"])
+def test_enumerated_site_with_sample_shape(backend, form):
+    """An enumerated site drawn with ``sample_shape=(2,)`` is two independent enumerated
+    values, as the ``expand``-ed and the plated forms are: the loss is the exact -log p(y)
+    (scipy), not a term that lost the sample dim."""
+    be = backend
+    y2 = np.array([-1.2, 2.5])
+
+    def model(y):
+        loc = be.asarray(LOC)
+        if form == "plate":
+            with polyro.plate("p", 2):
+                u = polyro.sample("u", dist.Categorical(probs=W), infer=ENUM)
+                polyro.sample("y", dist.Normal(loc[u], 1.0), obs=y)
+            return
+        if form == "sample_shape":
+            u = polyro.sample("u", dist.Categorical(probs=W), sample_shape=(2,), infer=ENUM)
+        else:
+            u = polyro.sample("u", dist.Categorical(probs=W).expand((2,)), infer=ENUM)
+        polyro.sample("y", dist.Normal(loc[u], 1.0), obs=y)
+
+    loss = TraceEnum_ELBO(max_plate_nesting=1).loss(be.key(0), {}, model, guide,
+                                                      be.asarray(y2))
+    want = -np.log(st.norm.pdf(y2[:, None], LOC[None, :], 1.0) @ W).sum()
+    assert float(be.to_numpy(loss)) == pytest.approx(want, rel=1e-10)
+
+
 def test_svi_hmm_trace_enum_elbo(grad_backend):
     """SVI on a small Gaussian HMM with the states enumerated along a markov chain: the loss
     after training is below the initial loss and equals the exact -log p(y) at the learned

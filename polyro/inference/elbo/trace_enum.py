@@ -55,6 +55,9 @@ class TraceEnum_ELBO(ELBO):
     1
     """
 
+    #: ``SVI.init`` gives the sites this loss enumerates their first support value, not a draw
+    enumerates = True
+
     def __init__(self, num_particles: int = 1, max_plate_nesting: int | None = None,
                  vectorize_particles: bool = True, **peer_options: Any) -> None:
         super().__init__(num_particles, vectorize_particles, **peer_options)

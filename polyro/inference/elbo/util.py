@@ -21,6 +21,7 @@ __all__ = [
     "is_latent",
     "is_reparam",
     "collect_params",
+    "first_support_value",
     "constrain_params",
     "unconstrain_params",
     "validate_model_guide",
@@ -159,21 +160,57 @@ def _constraint_of(site: dict) -> Any:
     return c
 
 
+def first_support_value(msg: dict) -> Any:
+    """For an unobserved sample site marked ``infer={"enumerate": "parallel"}`` whose
+    distribution has an enumerable support, the first value of that support at the site's
+    shape (what a draw would have); ``None`` for any other site. A ``substitute_fn`` for runs
+    whose values of such sites matter only for their shapes.
+
+    >>> import polyro, polyro.distributions as dist
+    >>> from polyro import handlers
+    >>> def model():
+    ...     return polyro.sample("x", dist.Bernoulli(0.5).expand((3,)),
+    ...                          infer={"enumerate": "parallel"})
+    >>> handlers.substitute(model, substitute_fn=first_support_value)().tolist()
+    [0.0, 0.0, 0.0]
+    """
+    if msg["type"] != "sample" or msg.get("is_observed") or msg.get("value") is not None:
+        return None
+    fn = msg["fn"]
+    if ((msg.get("infer") or {}).get("enumerate") != "parallel"
+            or not getattr(fn, "has_enumerate_support", False)):
+        return None
+    value = fn.enumerate_support(expand=True)[0]
+    shape = tuple((msg.get("kwargs") or {}).get("sample_shape", ()))
+    if shape:
+        be = backends.backend_of(value)
+        value = be.xp.broadcast_to(value, shape + tuple(value.shape))
+    return value
+
+
 def collect_params(rng_key: Any, model: Any, guide: Any, args: tuple, kwargs: dict,
-                   init_params: dict | None = None) -> tuple[dict, dict, dict, tuple]:
+                   init_params: dict | None = None, enumerated: bool = False
+                   ) -> tuple[dict, dict, dict, tuple]:
     """Run guide and model once; return ``(params, transforms)``: constrained initial param
     values by name, the bijection (``biject_to(constraint)``) of each (``None`` for a param
     that is a pytree such as a network's weights: those are left unconstrained), and the
-    constraints, and the ``(model, guide)`` traces of that run."""
+    constraints, and the ``(model, guide)`` traces of that run. ``enumerated`` (a loss that
+    enumerates): the sites marked for parallel enumeration take the first value of their
+    support (:func:`first_support_value`) instead of a draw the loss never uses (on JAX a draw
+    of a new shape is one more compile)."""
     h = _handlers()
     from polyro.core.distributions import biject_to
 
     be = backends.current()
     keys = be.split(rng_key)
     init_params = dict(init_params or {})
-    g = h.seed(h.substitute(guide, data=init_params), rng_seed=keys[0])
+
+    def firsts(fn: Any) -> Any:
+        return h.substitute(fn, substitute_fn=first_support_value) if enumerated else fn
+
+    g = h.seed(firsts(h.substitute(guide, data=init_params)), rng_seed=keys[0])
     guide_tr = trace_nodes(h.trace(g).get_trace(*args, **kwargs))
-    m = h.seed(h.substitute(h.replay(model, trace=guide_tr), data=init_params),
+    m = h.seed(firsts(h.substitute(h.replay(model, trace=guide_tr), data=init_params)),
                rng_seed=keys[1])
     model_tr = trace_nodes(h.trace(m).get_trace(*args, **kwargs))
     sites = {**_param_sites(model_tr), **_param_sites(guide_tr)}

@@ -160,6 +160,18 @@ def labelled_log_density(site: dict, lp: Any, max_plate_nesting: int, sizes: dic
     return lp, keep, pseudo
 
 
+def _with_sample_dims(site: dict, lp: Any) -> Any:
+    """The log density of an enumerated site drawn with ``sample_shape``, broadcast over those
+    dims: its enumerated value carries none, so each of them is independent and enumerated
+    alike (as a distribution ``expand``-ed to that shape would be)."""
+    xp = backend_of(lp).xp
+    want = tuple(site["kwargs"]["sample_shape"]) + tuple(site["fn"].batch_shape)
+    shape = tuple(int(s) for s in lp.shape)
+    n = max(len(shape), len(want))
+    shape, want = (1,) * (n - len(shape)) + shape, (1,) * (n - len(want)) + want
+    return xp.broadcast_to(lp, tuple(max(a, b) for a, b in zip(shape, want, strict=True)))
+
+
 def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int, chain_steps: dict | None = None,
                   op: str = "sum") -> tuple[list, dict, dict, list]:
     """``(factors, var_ordinals, plate_sizes, order)`` of a trace run under ``enum``.
@@ -189,8 +201,10 @@ def trace_factors(tr: Mapping[str, Any], max_plate_nesting: int, chain_steps: di
             _, pseudo = _labels(site, batch, max_plate_nesting, "batch shape")
             var_ord[name] = frozenset(plates | pseudo)
             order.append(name)
-        lp, keep, pseudo = labelled_log_density(site, _site_log_prob(site), max_plate_nesting,
-                                                sizes)
+        lp = _site_log_prob(site)
+        if "_enumerate_dim" in site["infer"] and site["kwargs"].get("sample_shape"):
+            lp = _with_sample_dims(site, lp)
+        lp, keep, pseudo = labelled_log_density(site, lp, max_plate_nesting, sizes)
         factors.append((lp, keep, frozenset(plates | pseudo)))
     chains = vectorized_chains(tr) if marked else None
     if chains:
