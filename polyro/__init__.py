@@ -42,7 +42,7 @@ _LAZY: dict[str, str] = {
     "to_arviz": "polyro.inference.diagnostics",
 }
 _SUBMODULES = {"ops", "handlers", "distributions", "infer", "inference", "optim", "backends",
-               "errors"}
+               "errors", "diagnostics", "poutine"}
 
 __all__ = ["backend", "get_backend", "set_backend", *_LAZY, *sorted(_SUBMODULES)]
 

@@ -30,7 +30,7 @@ from polyro.backends import backend_of, current
 from polyro.core.distributions.util import concrete_check
 from polyro.core.distributions.validation import trusted_values
 from polyro.core.handlers import enum, seed, substitute, trace
-from polyro.core.handlers.enum import is_enumerated
+from polyro.core.handlers.enum import first_support_value, is_enumerated
 from polyro.core.handlers.trace import Trace, scale_and_mask, site_log_density
 from polyro.core.init_strategies import init_to_uniform
 from polyro.core.runtime import Messenger, MissingKeyError
@@ -105,7 +105,7 @@ class _EnumProbe(Messenger):
                     "enumerate (has_enumerate_support is False); remove the mark or use a "
                     "finite discrete distribution."
                 )
-            msg["value"] = msg["fn"].enumerate_support(expand=True)[0]
+            msg["value"] = first_support_value(msg)
             self._found.append(msg["name"])
 
 

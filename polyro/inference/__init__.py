@@ -10,6 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from polyro.core.init_strategies import (
+    init_to_feasible,
+    init_to_mean,
+    init_to_median,
+    init_to_sample,
+    init_to_uniform,
+    init_to_value,
+)
 from polyro.inference.elbo import (
     ELBO,
     JitTrace_ELBO,
@@ -27,6 +35,9 @@ from polyro.inference.predictive import Predictive, log_likelihood
 from polyro.inference.svi import SVI, NonFiniteLossError, SVIRunResult, SVIState
 
 _MCMC_NAMES = ("MCMC", "NUTS", "HMC", "RandomWalkMetropolis", "AIES")
+#: submodules that ``polyro.inference.<name>`` imports on first use
+_SUBMODULES = frozenset({"autoguide", "diagnostics", "elbo", "enum", "initialization", "mcmc",
+                         "optim", "predictive", "recording", "reparam", "svi", "util"})
 
 __all__ = [
     "SVI",
@@ -48,6 +59,12 @@ __all__ = [
     "log_marginal",
     "Predictive",
     "log_likelihood",
+    "init_to_feasible",
+    "init_to_mean",
+    "init_to_median",
+    "init_to_sample",
+    "init_to_uniform",
+    "init_to_value",
     *_MCMC_NAMES,
 ]
 
@@ -55,6 +72,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _MCMC_NAMES:
         return getattr(importlib.import_module("polyro.inference.mcmc"), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"polyro.inference.{name}")
     raise AttributeError(f"module 'polyro.inference' has no attribute {name!r}")
 
 

@@ -221,3 +221,47 @@ def test_every_public_top_level_name_resolves():
     for name in sorted(set(polyro.__all__) | set(dir(polyro))):
         if not name.startswith("_"):
             getattr(polyro, name)
+
+
+def test_peer_module_paths_are_the_modules_themselves():
+    """NumPyro's and Pyro's import paths resolve to polyro's own objects: ``polyro.infer.<sub>``
+    is the module ``polyro.inference.<sub>`` (it used to load the file a second time: a second
+    class ``NUTS`` that failed ``isinstance`` against the first), submodules resolve as
+    attributes without an import, and the reparam, initialization, util, diagnostics and
+    poutine paths give the same functions and classes."""
+    import importlib
+
+    import polyro.core.handlers as core_handlers
+    import polyro.inference.diagnostics as diag
+    import polyro.inference.mcmc as mcmc
+    from polyro.core import density, init_strategies
+
+    reparam = importlib.import_module("polyro.core.handlers.reparam")
+
+    for sub in ("mcmc", "autoguide", "diagnostics", "enum", "enum.chain", "elbo", "optim",
+                "reparam", "initialization", "util"):
+        alias = importlib.import_module(f"polyro.infer.{sub}")
+        assert alias is importlib.import_module(f"polyro.inference.{sub}")
+        assert alias.__spec__.name == f"polyro.inference.{sub}"
+    from polyro.infer.mcmc import NUTS
+    assert NUTS is mcmc.NUTS and isinstance(NUTS(lambda: None), mcmc.NUTS)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("polyro.infer.no_such_module")
+    assert polyro.inference.diagnostics is diag and polyro.infer.diagnostics is diag
+    from polyro.infer.initialization import init_to_sample
+    from polyro.infer.reparam import LocScaleReparam, TransformReparam
+    from polyro.infer.util import Predictive, log_density, log_likelihood
+
+    from polyro.diagnostics import hpdi, summary
+    from polyro.infer import init_to_median, init_to_value
+    assert (hpdi, summary) == (diag.hpdi, diag.summary)
+    assert (init_to_median, init_to_value, init_to_sample) == (
+        init_strategies.init_to_median, init_strategies.init_to_value,
+        init_strategies.init_to_sample)
+    assert (LocScaleReparam, TransformReparam) == (reparam.LocScaleReparam,
+                                                   reparam.TransformReparam)
+    assert (Predictive, log_likelihood) == (polyro.inference.Predictive,
+                                            polyro.inference.log_likelihood)
+    assert log_density is density.log_density
+    from polyro import poutine
+    assert poutine.trace is core_handlers.trace and poutine.condition is core_handlers.condition

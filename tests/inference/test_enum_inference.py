@@ -12,6 +12,7 @@ import polyro
 import polyro.distributions as dist
 from polyro.core.distributions import constraints
 from polyro.core.enum_config import config_enumerate
+from polyro.core.handlers.enum import first_support_value
 from polyro.inference import MCMC, NUTS, SVI, TraceEnum_ELBO
 from polyro.inference.diagnostics import effective_sample_size
 from polyro.inference.enum import markov
@@ -99,7 +100,7 @@ def test_svi_init_does_not_draw_enumerated_sites(grad_backend):
     assert float(be.to_numpy(loss)) == pytest.approx(-_np_loglik(W, LOC)[0], rel=1e-9)
     tr = polyro.handlers.trace(polyro.handlers.substitute(
         polyro.handlers.seed(model, rng_seed=0),
-        substitute_fn=polyro.inference.elbo.util.first_support_value)).get_trace(be.asarray(Y))
+        substitute_fn=first_support_value)).get_trace(be.asarray(Y))
     assert be.to_numpy(tr["z"]["value"]).tolist() == [0] * len(Y)
     assert be.to_numpy(tr["u"]["value"]).tolist() == [0, 0]
     SVI(model, guide, Adam(0.01), polyro.inference.Trace_ELBO()).init(be.key(0), be.asarray(Y))

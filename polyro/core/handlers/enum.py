@@ -25,12 +25,13 @@ of the enumerated sites visible to it) and enumerated sites record ``infer["_enu
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from polyro.core.handlers.markov import markov_path
 from polyro.core.runtime import Message, Messenger, site_shape
 from polyro.errors import ModelError
 
-__all__ = ["enum", "is_enumerated"]
+__all__ = ["enum", "first_support_value", "is_enumerated"]
 
 
 def is_enumerated(msg: Message) -> bool:
@@ -41,6 +42,33 @@ def is_enumerated(msg: Message) -> bool:
     """
     return (msg.get("type") == "sample" and not msg.get("is_observed", False)
             and msg.get("infer", {}).get("enumerate") == "parallel")
+
+
+def first_support_value(msg: Message) -> Any:
+    """For a sample site :func:`is_enumerated` without a value yet whose distribution has an
+    enumerable support, the first value of that support at the shape a draw would have
+    (``sample_shape`` included); ``None`` for any other site. A ``substitute_fn`` for runs in
+    which the values of such sites matter only for their shapes.
+
+    >>> import polyro, polyro.distributions as dist
+    >>> from polyro import handlers
+    >>> def model():
+    ...     return polyro.sample("x", dist.Bernoulli(0.5).expand((3,)),
+    ...                          infer={"enumerate": "parallel"})
+    >>> handlers.substitute(model, substitute_fn=first_support_value)().tolist()
+    [0.0, 0.0, 0.0]
+    """
+    fn = msg.get("fn")
+    if (msg.get("value") is not None or not is_enumerated(msg)
+            or not getattr(fn, "has_enumerate_support", False)):
+        return None
+    value = fn.enumerate_support(expand=True)[0]
+    shape = tuple((msg.get("kwargs") or {}).get("sample_shape", ()))
+    if shape:
+        from polyro.backends import backend_of
+
+        value = backend_of(value).xp.broadcast_to(value, shape + tuple(value.shape))
+    return value
 
 
 class enum(Messenger):

@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 import polyro.backends as backends
+from polyro.core.handlers.enum import first_support_value
 from polyro.core.handlers.trace import site_log_density
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "is_latent",
     "is_reparam",
     "collect_params",
-    "first_support_value",
     "constrain_params",
     "unconstrain_params",
     "validate_model_guide",
@@ -158,34 +158,6 @@ def _constraint_of(site: dict) -> Any:
 
         c = constraints.real
     return c
-
-
-def first_support_value(msg: dict) -> Any:
-    """For an unobserved sample site marked ``infer={"enumerate": "parallel"}`` whose
-    distribution has an enumerable support, the first value of that support at the site's
-    shape (what a draw would have); ``None`` for any other site. A ``substitute_fn`` for runs
-    whose values of such sites matter only for their shapes.
-
-    >>> import polyro, polyro.distributions as dist
-    >>> from polyro import handlers
-    >>> def model():
-    ...     return polyro.sample("x", dist.Bernoulli(0.5).expand((3,)),
-    ...                          infer={"enumerate": "parallel"})
-    >>> handlers.substitute(model, substitute_fn=first_support_value)().tolist()
-    [0.0, 0.0, 0.0]
-    """
-    if msg["type"] != "sample" or msg.get("is_observed") or msg.get("value") is not None:
-        return None
-    fn = msg["fn"]
-    if ((msg.get("infer") or {}).get("enumerate") != "parallel"
-            or not getattr(fn, "has_enumerate_support", False)):
-        return None
-    value = fn.enumerate_support(expand=True)[0]
-    shape = tuple((msg.get("kwargs") or {}).get("sample_shape", ()))
-    if shape:
-        be = backends.backend_of(value)
-        value = be.xp.broadcast_to(value, shape + tuple(value.shape))
-    return value
 
 
 def collect_params(rng_key: Any, model: Any, guide: Any, args: tuple, kwargs: dict,
