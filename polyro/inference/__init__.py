@@ -10,14 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from polyro.core.init_strategies import (
-    init_to_feasible,
-    init_to_mean,
-    init_to_median,
-    init_to_sample,
-    init_to_uniform,
-    init_to_value,
-)
+from polyro.core.init_strategies import *  # noqa: F403
+from polyro.core.init_strategies import __all__ as _INIT_NAMES
 from polyro.inference.elbo import (
     ELBO,
     JitTrace_ELBO,
@@ -59,12 +53,7 @@ __all__ = [
     "log_marginal",
     "Predictive",
     "log_likelihood",
-    "init_to_feasible",
-    "init_to_mean",
-    "init_to_median",
-    "init_to_sample",
-    "init_to_uniform",
-    "init_to_value",
+    *_INIT_NAMES,
     *_MCMC_NAMES,
 ]
 

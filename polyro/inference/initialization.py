@@ -7,14 +7,5 @@
 True
 """
 
-from polyro.core.init_strategies import (
-    init_to_feasible,
-    init_to_mean,
-    init_to_median,
-    init_to_sample,
-    init_to_uniform,
-    init_to_value,
-)
-
-__all__ = ["init_to_feasible", "init_to_mean", "init_to_median", "init_to_sample",
-           "init_to_uniform", "init_to_value"]
+from polyro.core.init_strategies import *  # noqa: F403
+from polyro.core.init_strategies import __all__ as __all__  # noqa: F401
