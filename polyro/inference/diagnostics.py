@@ -306,16 +306,22 @@ def print_summary(samples: Any, prob: float = 0.9, group_by_chain: bool = True) 
     print()
 
 
-def to_arviz(mcmc: Any) -> Any:
-    """ArviZ ``InferenceData`` with the posterior draws and sample stats of an ``MCMC`` run.
+def to_arviz(mcmc: Any, log_likelihood: bool = True) -> Any:
+    """ArviZ ``InferenceData`` of an ``MCMC`` run: the posterior draws and sample stats, and,
+    for a kernel built from a model, the observed data and (``log_likelihood=True``) the
+    pointwise log-likelihood of every observed site at every draw (what ``az.loo``,
+    ``az.waic`` and ``az.compare`` read), computed with the run's model arguments.
 
-    Raises ImportError (with the pip command) when arviz is not installed.
+    A failure computing the observed data or the log-likelihood is a warning, and those groups
+    are left out: the posterior is never lost to it. Raises ImportError (with the pip command)
+    when arviz is not installed.
     """
     try:
         import arviz as az
     except ImportError as e:
         raise ImportError("polyro.to_arviz needs the arviz package: pip install arviz") from e
-    posterior = {k: to_numpy(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    grouped = mcmc.get_samples(group_by_chain=True)
+    posterior = {k: to_numpy(v) for k, v in grouped.items()}
     names = {"diverging": "diverging", "accept_prob": "acceptance_rate", "num_steps": "n_steps",
              "step_size": "step_size", "energy": "energy"}
     stats: dict[str, np.ndarray] = {}
@@ -325,4 +331,39 @@ def to_arviz(mcmc: Any) -> Any:
             stats[names[k]] = arr.astype(bool) if k == "diverging" else arr
         elif k == "potential_energy":
             stats["lp"] = -np.asarray(v, dtype=float)
-    return az.from_dict(posterior=posterior, sample_stats=stats)
+    groups: dict[str, Any] = {"posterior": posterior, "sample_stats": stats}
+    model = getattr(getattr(mcmc, "kernel", None), "model", None)
+    if model is not None and grouped:
+        groups.update(_observed_groups(model, mcmc, grouped, log_likelihood))
+    return az.from_dict(**groups)
+
+
+def _observed_groups(model: Any, mcmc: Any, grouped: dict, with_ll: bool) -> dict:
+    """``observed_data`` and ``log_likelihood`` groups of :func:`to_arviz` (warnings, not
+    errors, when they cannot be computed)."""
+    import warnings
+
+    import polyro.backends as backends
+    from polyro.core.handlers import seed, substitute, trace
+    from polyro.inference.predictive import log_likelihood
+
+    args, kwargs = getattr(mcmc, "_args", ()), getattr(mcmc, "_kwargs", {})
+    be = backends.backend_of(*grouped.values())
+    out: dict[str, Any] = {}
+    with backends.backend(be.NAME):
+        try:
+            first = {k: v[0, 0] for k, v in grouped.items()}
+            tr = trace(seed(substitute(model, data=first), rng_seed=0)).get_trace(*args,
+                                                                                  **kwargs)
+            observed = {name: to_numpy(site["value"]) for name, site in tr.items()
+                        if site["type"] == "sample" and site.get("is_observed")
+                        and not site.get("infer", {}).get("is_auxiliary", False)}
+            if observed:
+                out["observed_data"] = observed
+            if with_ll and observed:
+                ll = log_likelihood(model, grouped, *args, batch_ndims=2, **kwargs)
+                out["log_likelihood"] = {k: to_numpy(v) for k, v in ll.items()}
+        except Exception as e:  # noqa: BLE001 - the posterior must reach the user regardless
+            warnings.warn(f"to_arviz: left out the observed data / log-likelihood groups: "
+                          f"{type(e).__name__}: {e}", stacklevel=3)
+    return out

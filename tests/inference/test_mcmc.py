@@ -212,6 +212,52 @@ def test_to_arviz(backend):
     assert "diverging" in idata.sample_stats or "acceptance_rate" in idata.sample_stats
 
 
+@pytest.mark.skipif(importlib.util.find_spec("arviz") is None, reason="arviz not installed")
+def test_to_arviz_observed_data_and_log_likelihood(backend):
+    """A model's run exports its observed data and the pointwise log-likelihood of each
+    observed site at each draw (scipy's logpdf at the draws), which ``az.loo`` reads; a model
+    whose log-likelihood cannot be computed gives a warning and keeps its posterior."""
+    import arviz as az
+    import scipy.stats as st
+
+    import polyro
+    import polyro.distributions as dist
+
+    be = backend
+    y = np.array([0.3, -1.2, 2.1, 0.7])
+
+    def model(y, scale=1.0):
+        mu = polyro.sample("mu", dist.Normal(0.0, 2.0))
+        with polyro.plate("data", 4):
+            polyro.sample("y", dist.Normal(mu, scale), obs=y)
+
+    kernel = NUTS(model) if be.SUPPORTS_AUTODIFF else RandomWalkMetropolis(model)
+    m = MCMC(kernel, num_warmup=50, num_samples=30, num_chains=2, progress_bar=False)
+    m.run(be.key(1), be.asarray(y), scale=1.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = polyro.to_arviz(m)
+        loo = az.loo(idata)
+    np.testing.assert_array_equal(idata.observed_data["y"].values, y)
+    mu = as_np(m.get_samples(group_by_chain=True)["mu"])
+    ll = idata.log_likelihood["y"].values
+    assert ll.shape == (2, 30, 4)
+    np.testing.assert_allclose(ll, st.norm.logpdf(y, mu[..., None], 1.5), rtol=1e-6)
+    assert np.isfinite(loo.elpd_loo)
+    assert "log_likelihood" not in polyro.to_arviz(m, log_likelihood=False)
+
+    m2 = MCMC(RandomWalkMetropolis(model), num_warmup=5, num_samples=5, progress_bar=False)
+    m2.run(be.key(2), be.asarray(y))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    m2.kernel.model = boom  # the model now fails: arviz's extra groups cannot be computed
+    with pytest.warns(UserWarning, match="left out the observed data.*boom"):
+        idata2 = polyro.to_arviz(m2)
+    assert idata2.posterior["mu"].shape == (1, 5)
+
+
 def test_init_params_and_summary_errors(backend, capsys):
     """init_params: a name that is no latent site, or a value of another shape (which used to
     run a different model silently), is an error naming them; a subset is completed by the
