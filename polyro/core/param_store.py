@@ -157,6 +157,51 @@ class ParamStore:
                 raise KeyError(f"param {name!r} is not in the param store")
             self._unconstrained[name] = value
 
+    # -- Pyro's names ------------------------------------------------------------------------
+    def get_all_param_names(self) -> list[str]:
+        """Names of stored params (Pyro's name for :meth:`keys`).
+
+        >>> s = ParamStore(); s["a"] = 1.0; s.get_all_param_names()
+        ['a']
+        """
+        return self.keys()
+
+    def get_param(self, name: str, init_tensor: Any = None, constraint: Any = None) -> Any:
+        """The constrained value of ``name``; stored first from ``init_tensor`` (with
+        ``constraint``) when absent, as Pyro's ``ParamStoreDict.get_param``.
+
+        >>> s = ParamStore(); float(s.get_param("a", 2.0)), float(s.get_param("a", 5.0))
+        (2.0, 2.0)
+        """
+        if name not in self:
+            if init_tensor is None:
+                raise KeyError(f"param {name!r} is not in the param store (has: {self.keys()}) "
+                               "and no init_tensor was given")
+            self.set(name, init_tensor, constraint)
+        return self[name]
+
+    def named_parameters(self) -> list[tuple[str, Any]]:
+        """``(name, unconstrained value)`` pairs: what an optimizer updates (Pyro's
+        ``named_parameters``).
+
+        >>> from polyro.core.distributions import constraints
+        >>> s = ParamStore(); s.set("a", 1.0, constraints.positive)
+        >>> [(k, float(v)) for k, v in s.named_parameters()]
+        [('a', 0.0)]
+        """
+        return [(k, self._unconstrained[k]) for k in self.keys()]
+
+    def replace_param(self, name: str, new_param: Any, old_param: Any = None) -> None:
+        """Store the constrained value ``new_param`` for the existing param ``name`` (Pyro's
+        ``replace_param``; ``old_param`` is accepted for its signature).
+
+        >>> s = ParamStore(); s["a"] = 1.0; s.replace_param("a", 3.0); float(s["a"])
+        3.0
+        """
+        if name not in self:
+            raise KeyError(f"param {name!r} is not in the param store (has: {self.keys()})")
+        self.set(name, new_param)
+
     def get_constraint(self, name: str) -> Any:
         """The constraint of ``name``.
 

@@ -70,3 +70,26 @@ def test_state_dict_and_delete(backend):
     assert [k for k, _ in store.items()] == ["x"] and len(store.values()) == 1
     with pytest.raises(KeyError, match="'nope'"):
         store["nope"]
+
+
+def test_pyro_param_store_methods(backend):
+    """Pyro's ``ParamStoreDict`` names: get_all_param_names, get_param (stores its init once),
+    named_parameters (unconstrained values: log of a positive one), replace_param."""
+    store = polyro.get_param_store()
+    v = store.get_param("s", backend.asarray(np.array([2.0, 3.0])), constraints.positive)
+    np.testing.assert_allclose(to_np(v), [2.0, 3.0])
+    np.testing.assert_allclose(to_np(store.get_param("s", backend.asarray(np.ones(2)))),
+                               [2.0, 3.0])
+    store["w"] = backend.asarray(np.array(-1.0))
+    assert store.get_all_param_names() == ["s", "w"]
+    named = dict(store.named_parameters())
+    np.testing.assert_allclose(to_np(named["s"]), np.log([2.0, 3.0]), rtol=1e-12)
+    assert fnum(named["w"]) == -1.0
+    store.replace_param("s", backend.asarray(np.array([4.0, 5.0])), v)
+    np.testing.assert_allclose(to_np(store["s"]), [4.0, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(to_np(store.get_unconstrained("s")), np.log([4.0, 5.0]),
+                               rtol=1e-12)
+    with pytest.raises(KeyError, match="'nope' is not in the param store"):
+        store.get_param("nope")
+    with pytest.raises(KeyError, match="'nope' is not in the param store"):
+        store.replace_param("nope", 1.0)

@@ -306,3 +306,46 @@ def test_multivariate_normal_covariance_on_a_conjugate_posterior(grad_backend):
         kls.append(0.5 * (np.trace(prec @ Q) - 3 - np.linalg.slogdet(prec)[1]
                           - np.linalg.slogdet(Q)[1]))
     assert np.mean(kls) < 0.12, kls
+
+
+@pytest.mark.parametrize("guide_cls", ["AutoDiagonalNormal", "AutoMultivariateNormal",
+                                       "AutoLowRankMultivariateNormal"])
+def test_get_posterior(grad_backend, guide_cls):
+    """``get_posterior(params)`` is the guide's distribution over the flat latent at those
+    params: mean = the latent loc, covariance = the one its params define (diag(scale^2),
+    L L^T, F F^T + diag(d)), and its log_prob is scipy's multivariate normal there; without
+    params it reads the param store; before the guide ran it is an error that says so."""
+    import polyro.inference.autoguide as ag
+
+    be = grad_backend
+
+    def model():
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.sample("b", dist.Normal(0.0, 2.0).expand((2,)).to_event(1))
+
+    guide = getattr(ag, guide_cls)(model)
+    with pytest.raises(RuntimeError, match="has not run yet"):
+        guide.get_posterior()
+    svi = SVI(model, guide, Adam(0.05), Trace_ELBO())
+    params = svi.run(be.key(0), 30, progress_bar=False).params
+    post = guide.get_posterior(params)
+    p = {k: _np(be, v) for k, v in params.items()}
+    loc = p["auto_latent_loc"]
+    if guide_cls == "AutoDiagonalNormal":
+        cov = np.diag(p["auto_latent_scale"] ** 2)
+    elif guide_cls == "AutoMultivariateNormal":
+        cov = p["auto_latent_scale_tril"] @ p["auto_latent_scale_tril"].T
+    else:
+        F = p["auto_latent_cov_factor"]
+        cov = F @ F.T + np.diag(p["auto_latent_cov_diag"])
+    np.testing.assert_allclose(_np(be, post.mean), loc, rtol=1e-12)
+    x = loc + np.array([0.3, -0.2, 0.1])
+    np.testing.assert_allclose(_np(be, post.log_prob(be.asarray(x))),
+                               stats.multivariate_normal(loc, cov).logpdf(x), rtol=1e-9)
+    polyro.clear_param_store()
+    for k, v in params.items():
+        polyro.get_param_store()[k] = v
+    try:
+        np.testing.assert_allclose(_np(be, guide.get_posterior().mean), loc, rtol=1e-12)
+    finally:
+        polyro.clear_param_store()

@@ -138,6 +138,27 @@ class AutoContinuous(AutoGuide):
         params = self._get_params(params)
         return {n: self._sites[n].transform(u) for n, u in self._unpack(self._loc(params)).items()}
 
+    def get_posterior(self, params: dict | None = None, *args: Any, **kwargs: Any) -> Any:
+        """The guide's distribution over the flat unconstrained latent at ``params``
+        (constrained values; default: the param store), as NumPyro's
+        ``get_posterior(params)`` and Pyro's ``get_posterior()``: e.g. a diagonal ``Normal``
+        with one event dim, or a ``MultivariateNormal``. The guide must have run (or
+        ``args``/``kwargs`` are the model's arguments to set it up).
+
+        >>> AutoDiagonalNormal(lambda: None).get_posterior.__name__
+        'get_posterior'
+        """
+        from polyro.core.handlers import block, substitute
+
+        if self.prototype_trace is None:
+            if not args and not kwargs:
+                raise RuntimeError(f"{type(self).__name__}.get_posterior: the guide has not run "
+                                   "yet; call it (svi.init/run) first, or pass the model's "
+                                   "arguments")
+            self._ensure_setup(args, kwargs)
+        params = self._get_params(params)
+        return block(substitute(self._posterior, data=params))()
+
     def quantiles(self, quantiles: Any, params: dict | None = None) -> dict:
         """Marginal quantiles (``loc + sd * ndtri(q)`` pushed through the transforms).
 
