@@ -68,6 +68,26 @@ __all__ = [
 Shape = tuple[int, ...]
 
 
+def key_type_error(site: str, k: Any, expected: str) -> TypeError:
+    """The error for a value that is no PRNG key, with the fix; a shape or an int where the key
+    goes (Pyro's ``d.sample(sample_shape)``, which draws from torch's global generator) says
+    that the key comes first.
+
+    >>> print(key_type_error("normal", (2,), "a key"))  # doctest: +ELLIPSIS
+    normal: expected a key, got tuple (2,). The key comes first: d.sample(key, sample_shape)...
+    """
+    shape = tuple(getattr(k, "shape", ())) or None
+    got = f"{type(k).__name__} with shape {shape}"
+    hint = ""
+    if isinstance(k, (tuple, list, int)) or type(k).__name__ == "Size":
+        got = f"{type(k).__name__} {tuple(k) if not isinstance(k, int) else k}"
+        hint = (". The key comes first: d.sample(key, sample_shape) (Pyro's "
+                "d.sample(sample_shape) draws from a global generator, which polyro does not "
+                "have); make one with polyro.backends.current().key(seed), or run the model "
+                "under polyro.handlers.seed")
+    return TypeError(f"{site}: expected {expected}, got {got}{hint}")
+
+
 def _shape(shape: Any) -> Shape:
     if shape is None:
         return ()

@@ -151,6 +151,16 @@ def test_bad_key_and_bits_dtype(backend):
         backend.random_bits(backend.key(0), (2,), "uint16")
     with pytest.raises(ValueError, match="32-bit"):
         backend.fold_in(backend.key(0), -1)
+    # Pyro's d.sample(sample_shape): the shape where the key goes is named, with the fix
+    import polyro.distributions as dist
+
+    d = dist.Normal(backend.asarray(0.0), 1.0)
+    for shape in ((2,), [3, 1]):
+        with pytest.raises(TypeError, match=r"got (tuple|list) \((2,|3, 1)\)\. The key comes first: "
+                           r"d\.sample\(key, sample_shape\)"):
+            d.sample(shape)
+    with pytest.raises(TypeError, match="got list"):
+        backend.normal([2, 3])
 
 
 # ------------------------------------------------------------------------- uniform: exact

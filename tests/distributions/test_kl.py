@@ -166,3 +166,55 @@ def test_register_kl_most_specific_wins(backend):
     assert dist.kl_divergence(MyNormal(0.0, 1.0), dist.Normal(0.0, 1.0)) == "specific"
     out = backend.to_numpy(dist.kl_divergence(dist.Normal(0.0, 1.0), MyNormal(0.0, 1.0)))
     np.testing.assert_allclose(out, 0.0, atol=1e-15)
+
+
+def _quad_kl(logp, logq, lo, hi, points=None):
+    """KL by adaptive quadrature of p (log p - log q) over (lo, hi) (scipy)."""
+    from scipy import integrate
+
+    return integrate.quad(lambda v: np.exp(logp(v)) * (logp(v) - logq(v)), lo, hi,
+                          epsabs=1e-12, epsrel=1e-10, limit=400, points=points)[0]
+
+
+@pytest.mark.parametrize("family", ["LogNormal", "Laplace", "HalfNormal"])
+def test_continuous_closed_forms_against_quadrature(backend, family):
+    """LogNormal, Laplace and HalfNormal pairs against scipy quadrature of the densities."""
+    if family == "LogNormal":
+        pars = [((0.3, 0.8), (-0.5, 1.3)), ((1.0, 0.4), (1.2, 0.5))]
+        make = dist.LogNormal
+        logpdf = lambda a, b: (lambda v: stats.lognorm.logpdf(v, b, scale=np.exp(a)))  # noqa: E731
+        lo, hi = 0.0, np.inf
+    elif family == "Laplace":
+        pars = [((0.0, 1.0), (0.7, 2.0)), ((-1.0, 0.5), (0.5, 0.3))]
+        make = dist.Laplace
+        logpdf = lambda a, b: (lambda v: stats.laplace.logpdf(v, a, b))  # noqa: E731
+        lo, hi = -60.0, 60.0  # both densities below 1e-50 beyond
+    else:
+        pars = [((1.0,), (2.0,)), ((1.5,), (0.4,))]
+        make = dist.HalfNormal
+        logpdf = lambda s, *_: (lambda v: stats.halfnorm.logpdf(v, scale=s))  # noqa: E731
+        lo, hi = 0.0, np.inf
+    for pp, qq in pars:
+        p = make(*[backend.asarray(v) for v in pp])
+        q = make(*[backend.asarray(v) for v in qq])
+        kinks = [pp[0], qq[0]] if family == "Laplace" else None
+        want = _quad_kl(logpdf(*pp), logpdf(*qq), lo, hi, kinks)
+        got = float(backend.to_numpy(dist.kl_divergence(p, q)))
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-10)
+
+
+def test_poisson_and_uniform_closed_forms(backend):
+    """Poisson against the exact sum over its support (scipy pmf, truncated where the tail is
+    below 1e-300); Uniform against log((b2 - a2) / (b1 - a1)), and +inf when p's support is
+    not inside q's."""
+    lp, lq = np.array([0.5, 3.0, 12.0]), np.array([2.0, 3.5, 9.0])
+    k = np.arange(200)[:, None]
+    pm = stats.poisson.pmf(k, lp)
+    want = (pm * (stats.poisson.logpmf(k, lp) - stats.poisson.logpmf(k, lq))).sum(0)
+    got = backend.to_numpy(dist.kl_divergence(dist.Poisson(backend.asarray(lp)),
+                                              dist.Poisson(backend.asarray(lq))))
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    p = dist.Uniform(backend.asarray(np.array([0.0, 0.0])), backend.asarray(np.array([1.0, 3.0])))
+    q = dist.Uniform(backend.asarray(np.array([-1.0, 0.5])), backend.asarray(np.array([2.0, 4.0])))
+    got = backend.to_numpy(dist.kl_divergence(p, q))
+    assert got[0] == pytest.approx(np.log(3.0), rel=1e-12) and got[1] == np.inf

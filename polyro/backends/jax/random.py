@@ -89,10 +89,8 @@ def _check_key(site: str, k: Any) -> Any:
     if isinstance(k, (jax.Array, np.ndarray)) and tuple(k.shape) == (2,) and \
             jnp.issubdtype(k.dtype, jnp.integer):
         return k if k.dtype == jnp.uint32 else jnp.asarray(k, jnp.uint32)
-    raise TypeError(
-        f"{site}: expected a PRNG key (uint32 array of shape (2,), from polyro's key(seed) or "
-        f"split), got {type(k).__name__} with shape {tuple(getattr(k, 'shape', ())) or None}"
-    )
+    raise _draws.key_type_error(site, k, "a PRNG key (uint32 array of shape (2,), from "
+                                "polyro's key(seed) or split)")
 
 
 def key(seed: int) -> jax.Array:
@@ -318,6 +316,8 @@ def _bind(name: str, fn: Callable, native: Callable | None = None) -> Callable:
                 continue
             if k == "shape" and isinstance(v, (list, tuple)):
                 v = tuple(int(s) for s in v)
+            if k == "key":
+                v = _check_key(name, v)  # before jit: a shape passed as the key says so
             if k == "key" or _is_dynamic(v):
                 names.append(k)
                 vals.append(jnp.asarray(v) if isinstance(v, (list, tuple)) else v)

@@ -84,10 +84,8 @@ def is_key(x: Any) -> bool:
 def _check_key(site: str, k: Any) -> tuple[int, int]:
     if isinstance(k, np.ndarray) and k.shape == (2,) and k.dtype.kind in "ui":
         return int(k[0]) & 0xFFFFFFFF, int(k[1]) & 0xFFFFFFFF
-    raise TypeError(
-        f"{site}: expected a PRNG key (np.uint32 array of shape (2,), from polyro's key(seed) or "
-        f"split), got {type(k).__name__} with shape {getattr(k, 'shape', None)}"
-    )
+    raise _draws.key_type_error(site, k, "a PRNG key (np.uint32 array of shape (2,), from "
+                                "polyro's key(seed) or split)")
 
 
 def key(seed: int) -> np.ndarray:

@@ -111,11 +111,8 @@ def _check_key(site: str, k: Any) -> tuple[int, int]:
         return int(a) & _M32, int(b) & _M32
     if isinstance(k, np.ndarray) and k.shape == (2,) and k.dtype.kind in "ui":
         return int(k[0]) & _M32, int(k[1]) & _M32
-    raise TypeError(
-        f"{site}: expected a PRNG key (int64 tensor of shape (2,) holding uint32 values, from "
-        f"polyro's key(seed) or split), got {type(k).__name__} with shape "
-        f"{tuple(getattr(k, 'shape', ())) or None}"
-    )
+    raise _draws.key_type_error(site, k, "a PRNG key (int64 tensor of shape (2,) holding "
+                                "uint32 values, from polyro's key(seed) or split)")
 
 
 def key(seed: int) -> torch.Tensor:

@@ -137,6 +137,33 @@ def _kl_normal(p: Any, q: Any) -> Any:
     return 0.5 * (vr + t - 1 - xp.log(vr))
 
 
+def _kl_laplace(p: Any, q: Any) -> Any:
+    be = backend_of(p.loc, q.loc, p.scale, q.scale)
+    xp = be.xp
+    d = xp.abs(p.loc - q.loc)
+    return xp.log(q.scale / p.scale) + d / q.scale + p.scale / q.scale * xp.exp(
+        -d / p.scale) - 1
+
+
+def _kl_half_normal(p: Any, q: Any) -> Any:
+    be = backend_of(p.scale, q.scale)
+    vr = (p.scale / q.scale) ** 2
+    return 0.5 * (vr - 1 - be.xp.log(vr))
+
+
+def _kl_poisson(p: Any, q: Any) -> Any:
+    be = backend_of(p.rate, q.rate)
+    return be.xlogy(p.rate, p.rate) - be.xlogy(p.rate, q.rate) - p.rate + q.rate
+
+
+def _kl_uniform(p: Any, q: Any) -> Any:
+    be = backend_of(p.low, q.low, p.high, q.high)
+    xp = be.xp
+    kl = xp.log((q.high - q.low) / (p.high - p.low))
+    inside = (q.low <= p.low) & (p.high <= q.high)
+    return xp.where(inside, kl, xp.full_like(kl, float("inf")))
+
+
 def _kl_exponential(p: Any, q: Any) -> Any:
     be = backend_of(p.rate, q.rate)
     xp = be.xp
@@ -242,7 +269,10 @@ def _ensure_builtin() -> None:
         (MaskedDistribution, Distribution, _kl_masked),
         (Delta, Distribution, _kl_delta),
     ]
-    for name, fn in [("Normal", _kl_normal), ("Exponential", _kl_exponential),
+    for name, fn in [("Normal", _kl_normal), ("LogNormal", _kl_normal),
+                     ("Laplace", _kl_laplace), ("HalfNormal", _kl_half_normal),
+                     ("Poisson", _kl_poisson), ("Uniform", _kl_uniform),
+                     ("Exponential", _kl_exponential),
                      ("Gamma", _kl_gamma), ("Beta", _kl_beta), ("Dirichlet", _kl_dirichlet),
                      ("Categorical", _kl_categorical), ("Bernoulli", _kl_bernoulli),
                      ("MultivariateNormal", _kl_mvn)]:
