@@ -211,10 +211,12 @@ def _check_observed_shape(msg: Message) -> None:
     got = site_shape(msg["value"])
     ok = _broadcastable(got, want)
     if ok and len(event) > 0:
-        # the event dims must match exactly (broadcast only over batch dims)
-        ok = len(got) >= len(event) and all(
-            g == e for g, e in zip(got[len(got) - len(event):], event, strict=False)
-        )
+        # the event dims must match exactly (broadcast only over batch dims), unless the
+        # distribution takes other event shapes (a homogeneous HMM: any number of steps)
+        tail = got[len(got) - len(event):] if len(got) >= len(event) else None
+        accepts = getattr(fn, "accepts_event_shape", None)
+        ok = tail is not None and (accepts(tail) if accepts is not None
+                                   else tail == tuple(event))
     if not ok:
         raise ModelError(
             f"sample site {msg['name']!r}: observed value of shape {got} does not broadcast with "

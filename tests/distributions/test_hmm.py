@@ -1,0 +1,192 @@
+"""DiscreteHMM against brute force: every latent path summed in numpy with scipy densities.
+
+Oracles: the exact sum over all ``K ** (T + 1)`` state paths (small T), the numpy forward
+algorithm (T = 40, past the length where JAX switches to its compiled loop), central finite
+differences of the brute-force log density (gradients), and the exact distribution of a short
+discrete HMM's observation sequences (a chi-square test of the draws).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+import polyro.distributions as dist
+from polyro.errors import AutodiffUnavailableError
+from polyro.inference.enum import chain as chain_mod
+from polyro.testing import finite_difference_grad
+
+RNG = np.random.default_rng(11)
+K, T = 3, 4
+INIT = RNG.normal(size=(2, K))                 # batch (2,), unnormalized logits
+TRANS = RNG.normal(size=(T, K, K))             # time-varying
+LOCS = RNG.normal(size=(T, K)) * 2.0
+SCALE = 0.7
+Y = RNG.normal(size=(2, T)) * 2.0
+
+
+def _lognorm(x):
+    return x - logsumexp(x, axis=-1, keepdims=True)
+
+
+def _brute(init, trans, obs_lp):
+    """log p(y) and log p(x[T-1] | y) by summing every path (x[-1], x[0], ..., x[T-1])."""
+    li, lt = _lognorm(init), _lognorm(trans)
+    n, k = obs_lp.shape
+    tot, last = [], np.full(k, -np.inf)
+    for path in itertools.product(range(k), repeat=n + 1):
+        lp = li[path[0]] + sum(lt[min(t, len(lt) - 1)][path[t], path[t + 1]]
+                               + obs_lp[t, path[t + 1]] for t in range(n))
+        tot.append(lp)
+        last[path[-1]] = np.logaddexp(last[path[-1]], lp)
+    total = logsumexp(tot)
+    return total, last - total
+
+
+def _normal_lp(y, locs):
+    return stats.norm.logpdf(y[:, None], locs, SCALE)          # (T, K)
+
+
+def test_log_prob_and_filter_against_brute_force(backend):
+    be = backend
+    d = dist.DiscreteHMM(be.asarray(INIT), be.asarray(TRANS),
+                         dist.Normal(be.asarray(LOCS), SCALE))
+    assert d.batch_shape == (2,) and d.event_shape == (T,)
+    lp = be.to_numpy(d.log_prob(be.asarray(Y)))
+    post = be.to_numpy(d.filter(be.asarray(Y)).probs)
+    for b in range(2):
+        want, last = _brute(INIT[b], TRANS, _normal_lp(Y[b], LOCS))
+        assert lp[b] == pytest.approx(want, rel=1e-10)
+        np.testing.assert_allclose(post[b], np.exp(last), rtol=1e-9, atol=1e-12)
+
+
+def test_homogeneous_scores_any_length(backend):
+    """One transition matrix and one observation per state: event shape (1,), and log_prob
+    takes data of any length (T = 2 and 5 here)."""
+    be = backend
+    trans = TRANS[0]
+    d = dist.DiscreteHMM(be.asarray(INIT[0]), be.asarray(trans),
+                         dist.Normal(be.asarray(LOCS[0]), SCALE))
+    assert d.event_shape == (1,) and d.duration is None
+    for n in (2, 5):
+        y = Y[0, :2] if n == 2 else np.concatenate([Y[0], Y[1, :1]])
+        want, _ = _brute(INIT[0], trans[None], stats.norm.logpdf(y[:, None], LOCS[0], SCALE))
+        assert float(be.to_numpy(d.log_prob(be.asarray(y)))) == pytest.approx(want, rel=1e-10)
+
+
+def test_long_chain_matches_forward_algorithm(backend):
+    """T = 40 (JAX contracts it in its compiled loop): the numpy forward algorithm."""
+    be = backend
+    n = 40
+    assert chain_mod.SCAN_MIN < n
+    trans, locs, y = TRANS[0], LOCS[0], RNG.normal(size=n) * 2.0
+    d = dist.DiscreteHMM(be.asarray(INIT[0]), be.asarray(trans),
+                         dist.Normal(be.asarray(locs), SCALE))
+    got = float(be.to_numpy(be.jit(d.log_prob)(be.asarray(y))))
+    e = stats.norm.logpdf(y[:, None], locs, SCALE)
+    alpha = _lognorm(INIT[0])
+    for t in range(n):
+        alpha = logsumexp(alpha[:, None] + _lognorm(trans), axis=0) + e[t]
+    assert got == pytest.approx(logsumexp(alpha), rel=1e-10)
+
+
+def test_gradient_against_finite_differences(backend):
+    be = backend
+    y = Y[0]
+
+    def ref(v):
+        return _brute(INIT[0], v.reshape(TRANS.shape), _normal_lp(y, LOCS))[0]
+
+    def f(tr):
+        return dist.DiscreteHMM(be.asarray(INIT[0]), tr,
+                                dist.Normal(be.asarray(LOCS), SCALE)).log_prob(be.asarray(y))
+
+    if not be.SUPPORTS_AUTODIFF:
+        with pytest.raises(AutodiffUnavailableError):
+            be.grad(f)(be.asarray(TRANS))
+        return
+    g = be.to_numpy(be.grad(f)(be.asarray(TRANS)))
+    np.testing.assert_allclose(g.reshape(-1), finite_difference_grad(ref, TRANS.reshape(-1)),
+                               atol=1e-6)
+
+
+def test_samples_follow_the_exact_distribution(backend):
+    """K = 2 states, T = 2 steps, Bernoulli observations: 20000 draws of (y0, y1) against the
+    exact probabilities of the 4 sequences (brute force). Chi-square with 3 degrees of freedom;
+    fixed key, rejection below p = 1e-6 (a correct sampler fails with probability 1e-6)."""
+    be = backend
+    init = np.log([0.3, 0.7])
+    trans = np.log([[0.9, 0.1], [0.25, 0.75]])
+    probs = np.array([0.1, 0.8])
+    d = dist.DiscreteHMM(be.asarray(init), be.asarray(trans),
+                         dist.Bernoulli(probs=be.asarray(probs)), duration=2)
+    draws = be.to_numpy(d.sample(be.key(3), (20000,)))
+    assert draws.shape == (20000, 2)
+    counts = np.zeros(4)
+    np.add.at(counts, (draws[:, 0] * 2 + draws[:, 1]).astype(int), 1)
+    exact = []
+    for y0, y1 in itertools.product((0, 1), repeat=2):
+        lp = stats.bernoulli.logpmf(np.array([[y0], [y1]]), probs[None, :])
+        exact.append(np.exp(_brute(init, trans[None], lp)[0]))
+    assert sum(exact) == pytest.approx(1.0, rel=1e-12)
+    assert stats.chisquare(counts, 20000 * np.array(exact)).pvalue > 1e-6
+
+
+def test_sample_shapes_and_engines_agree(backend):
+    """Draws with event dims (a 2-d observation) have shape sample + batch + (T, 2), and the
+    same key gives the same draws on every engine (float64; compared with the numpy engine's)."""
+    from polyro.backends import get
+
+    def draw(be):
+        obs = dist.Normal(be.asarray(np.stack([LOCS, -LOCS], -1)), SCALE).to_event(1)
+        d = dist.DiscreteHMM(be.asarray(INIT), be.asarray(TRANS), obs)
+        return be.to_numpy(d.sample(be.key(7), (5,)))
+
+    got = draw(backend)
+    assert got.shape == (5, 2, T, 2)
+    np.testing.assert_allclose(got, draw(get("numpy")), rtol=1e-12, atol=1e-12)
+
+
+def test_errors(backend):
+    be = backend
+    with pytest.raises(ValueError, match="3 states .* ending in \\(3, 3\\)"):
+        dist.DiscreteHMM(be.asarray(INIT), be.asarray(np.zeros((2, 2))),
+                         dist.Normal(be.asarray(LOCS), 1.0))
+    d = dist.DiscreteHMM(be.asarray(INIT[0]), be.asarray(TRANS[0]),
+                         dist.Normal(be.asarray(LOCS[0]), 1.0))
+    with pytest.raises(ValueError, match="pass duration="):
+        d.sample(be.key(0))
+    with pytest.raises(ValueError, match="duration must be a positive int"):
+        dist.DiscreteHMM(be.asarray(INIT), be.asarray(TRANS),
+                         dist.Normal(be.asarray(LOCS), 1.0), duration=7)
+
+
+def test_observed_site_of_any_length(backend):
+    """In a model, a homogeneous HMM observes data of any length (its event shape (1,) is
+    free in time, as in Pyro); the site's log density is the brute-force one; data whose
+    observation dims do not fit is still the shape error naming the site."""
+    import polyro
+    from polyro import handlers
+    from polyro.errors import ModelError
+
+    be = backend
+
+    def model(y):
+        d = dist.DiscreteHMM(be.asarray(INIT[0]), be.asarray(TRANS[0]),
+                             dist.Normal(be.asarray(LOCS[0]), SCALE))
+        polyro.sample("y", d, obs=y)
+
+    y = np.concatenate([Y[0], Y[1]])
+    tr = handlers.trace(model).get_trace(be.asarray(y))
+    want, _ = _brute(INIT[0], TRANS[0][None], stats.norm.logpdf(y[:, None], LOCS[0], SCALE))
+    assert float(be.to_numpy(tr.log_prob_sum())) == pytest.approx(want, rel=1e-10)
+    # (3, 2): three sequences of two steps, broadcast over the batch
+    lp3 = handlers.trace(model).get_trace(be.asarray(np.zeros((3, 2))))["y"]["fn"].log_prob(
+        be.asarray(np.zeros((3, 2))))
+    assert tuple(lp3.shape) == (3,)
+    with pytest.raises(ModelError, match="sample site 'y': observed value of shape \\(\\)"):
+        handlers.trace(model).get_trace(be.asarray(1.0))
