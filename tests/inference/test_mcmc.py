@@ -355,3 +355,28 @@ def test_pyro_kernel_options(grad_backend):
         NUTS(model, use_multinomial_sampling=False)
     with pytest.raises(ValueError, match="full_mass .* and dense_mass disagree"):
         NUTS(model, full_mass=True, dense_mass=[("x",)])
+
+
+def test_sites_listed_in_the_same_order_on_every_engine(backend, capsys):
+    """get_samples (and so print_summary) lists sites by sorted name on every engine (JAX
+    sorts dicts; torch and numpy kept the model's order, so the same model printed
+    differently)."""
+    import polyro
+    import polyro.distributions as dist
+
+    be = backend
+
+    def model():
+        polyro.sample("z", dist.Normal(0.0, 1.0))
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.sample("m", dist.Normal(0.0, 1.0))
+
+    kernel = NUTS(model) if be.SUPPORTS_AUTODIFF else RandomWalkMetropolis(model)
+    m = MCMC(kernel, num_warmup=10, num_samples=10, progress_bar=False)
+    m.run(be.key(0))
+    assert list(m.get_samples()) == ["a", "m", "z"]
+    assert list(m.get_samples(group_by_chain=True)) == ["a", "m", "z"]
+    m.print_summary()
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()
+            if line.strip() and line.split()[0] in ("a", "m", "z")]
+    assert rows == ["a", "m", "z"]

@@ -394,12 +394,14 @@ class MCMC:
 
     def get_samples(self, group_by_chain: bool = False) -> dict[str, Any]:
         """Draws per site: ``(chains * draws, ...)`` or ``(chains, draws, ...)`` with
-        ``group_by_chain=True``, as arrays of the active backend."""
+        ``group_by_chain=True``, as arrays of the active backend, by site name in sorted order
+        (as JAX orders a dict, so that every engine lists them alike)."""
         if self._samples is None:
             raise RuntimeError("MCMC.get_samples: call mcmc.run(...) first")
         be = backends.current()
         out = {}
-        for k, v in self._samples.items():
+        for k in sorted(self._samples):
+            v = self._samples[k]
             v = v if group_by_chain else v.reshape((-1,) + v.shape[2:])
             out[k] = be.asarray(v)
         return out
@@ -423,7 +425,7 @@ class MCMC:
 
         if self._samples is None:
             raise RuntimeError("MCMC.print_summary: call mcmc.run(...) first")
-        samples = dict(self._samples)
+        samples = {k: self._samples[k] for k in sorted(self._samples)}
         latent = getattr(getattr(self.kernel, "_layout", None), "keys", None)
         if exclude_deterministic and latent is not None:
             samples = {k: v for k, v in samples.items() if k in latent}
