@@ -238,6 +238,8 @@ class Predictive:
         out.update(ms)
         if self.return_sites is not None:
             out = {k: out[k] for k in self.return_sites if k in out}
+        else:  # by name, as JAX orders a dict: every engine lists the sites alike
+            out = {k: out[k] for k in sorted(out)}
         if batch_shape is not None:
             out = {k: be.xp.reshape(v, batch_shape + tuple(v.shape[1:])) for k, v in out.items()}
         return out

@@ -280,3 +280,16 @@ def test_factor_sites_are_left_out_unless_asked_for(backend):
     assert set(named) == {"pen", "x_unobserved_pad", "x"}
     assert tuple(named["pen"].shape) == (3, 0)
     np.testing.assert_array_equal(_np(be, named["x"]), x)
+
+
+def test_sites_in_the_same_order_on_every_engine(backend):
+    """Without return_sites the draws are listed by sorted site name on every engine (JAX
+    sorted them, torch and numpy kept the model's order); with return_sites, in its order."""
+    def model():
+        polyro.sample("z", dist.Normal(0.0, 1.0))
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+        polyro.deterministic("m", 1.0)
+
+    assert list(Predictive(model, num_samples=2)(backend.key(0))) == ["a", "m", "z"]
+    got = Predictive(model, num_samples=2, return_sites=["z", "a"])(backend.key(0))
+    assert list(got) == ["z", "a"]
