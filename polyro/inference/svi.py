@@ -282,10 +282,12 @@ class SVI:
         return SVIState(optim_state, rng_key, loss_state)
 
     def get_params(self, state: SVIState) -> dict:
-        """Constrained parameter values held by ``state`` (a dict by site name)."""
+        """Constrained parameter values held by ``state`` (a dict by site name, in sorted
+        order on every engine, as JAX orders a dict)."""
         if self.constrain_fn is None:
             raise RuntimeError("call svi.init(...) (or run/step) before get_params")
-        return self.constrain_fn(self.optim.get_params(state.optim_state))
+        params = self.constrain_fn(self.optim.get_params(state.optim_state))
+        return {k: params[k] for k in sorted(params)}
 
     @staticmethod
     def _checks(trusted: bool) -> Any:

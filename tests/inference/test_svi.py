@@ -406,3 +406,22 @@ def test_a_python_int_that_changes_every_step_warns_where_steps_compile(grad_bac
         assert "asarray" in said[0]
     else:
         assert said == []
+
+
+def test_params_in_the_same_order_on_every_engine(grad_backend):
+    """svi.get_params and svi.run's params list the params by sorted name on every engine
+    (JAX sorted them, torch kept the order of first use)."""
+    be = grad_backend
+
+    def model():
+        polyro.sample("z", dist.Normal(0.0, 1.0))
+        polyro.sample("a", dist.Normal(0.0, 1.0))
+
+    def guide():
+        polyro.sample("z", dist.Normal(polyro.param("zq", 0.0), 1.0))
+        polyro.sample("a", dist.Normal(polyro.param("aq", 0.0), 1.0))
+
+    svi = SVI(model, guide, Adam(0.1), Trace_ELBO())
+    res = svi.run(be.key(0), 3, progress_bar=False)
+    assert list(res.params) == ["aq", "zq"]
+    assert list(svi.get_params(res.state)) == ["aq", "zq"]
