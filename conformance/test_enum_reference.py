@@ -1,6 +1,6 @@
 """posteriordb ``hmm_example`` and ``low_dim_gauss_mix`` with their discrete states *enumerated*
-(not hand-marginalized as Stan and the catalog do) under NUTS on JAX and torch, against Stan's
-reference posteriors (10,000 draws).
+(not hand-marginalized as Stan and the catalog do; ``hmm_example`` also with ``DiscreteHMM``)
+under NUTS on JAX and torch, against Stan's reference posteriors (10,000 draws).
 
 Criteria: every parameter's mean within 4 combined Monte Carlo standard errors (ours from the
 run's ESS, the reference's from its file) and its sd within 15% of the reference sd. Seeds fixed
@@ -55,6 +55,18 @@ def hmm_example_vectorized(y):
         pr.sample(f"y_{t}", dist.Normal(mu[x], 1.0), obs=y[t])
 
 
+def hmm_example_discrete_hmm(y):
+    """The same model with the chain summed out by ``dist.DiscreteHMM`` (one site, no
+    enumeration). Step 0's transition is uniform from either state, so the first observation
+    has Stan's uniform start."""
+    trans, mu = _hmm_example_params(y)
+    n = y.shape[0]
+    start = ops.zeros((1, 2, 2), dtype=y.dtype)
+    logits = ops.concat([start, ops.broadcast_to(ops.log(trans), (n - 1, 2, 2))], axis=0)
+    pr.sample("y", dist.DiscreteHMM(ops.zeros(2, dtype=y.dtype), logits,
+                                    dist.Normal(mu, 1.0)), obs=y)
+
+
 def low_dim_gauss_mix_enum(y):
     """Stan's ``log_mix(theta, normal(mu[1], sigma[1]), normal(mu[2], sigma[2]))`` per datum,
     written with the component ``z`` as an enumerated latent (component 1 with probability
@@ -91,13 +103,14 @@ def _check(samples, ref):
 
 
 @pytest.mark.full
-@pytest.mark.parametrize("form", ["markov", "vectorized_markov"])
+@pytest.mark.parametrize("form", ["markov", "vectorized_markov", "DiscreteHMM"])
 def test_hmm_example_enumerated_nuts(grad_backend, form):
     be = grad_backend
     if form == "markov" and not be.SUPPORTS_JIT:
         pytest.skip("a markov loop traces T=100 steps per gradient: hours of NUTS without jit; "
                     "the vectorized_markov form runs on this engine")
-    model = hmm_example_enum if form == "markov" else hmm_example_vectorized
+    model = {"markov": hmm_example_enum, "vectorized_markov": hmm_example_vectorized,
+             "DiscreteHMM": hmm_example_discrete_hmm}[form]
     y = be.asarray(np.asarray(load_data("hmm_example-hmm_example")["y"], dtype=float))
     mcmc = MCMC(NUTS(model), num_warmup=300, num_samples=500, progress_bar=False)
     mcmc.run(be.key(0), y)
