@@ -248,11 +248,44 @@ class Predictive:
         return f"Predictive(num_samples={self.num_samples}, parallel={self.parallel})"
 
 
+def _marginal_pointwise(model: Callable, samples: dict, args: tuple, kwargs: dict
+                        ) -> Callable | None:
+    """``fn(key, draw)`` giving each observed site's pointwise log-likelihood with the
+    enumerated sites that ``samples`` lacks summed out
+    (:func:`polyro.inference.enum.api.pointwise_log_likelihood`), or None when the model has
+    no such site or a ``vectorized_markov`` chain (the conditional form is used then)."""
+    from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
+    from polyro.inference.enum.api import (
+        guess_max_plate_nesting,
+        pointwise_log_likelihood,
+        probe_trace,
+    )
+
+    h = _h()
+    first = {k: v[0] for k, v in samples.items()}
+    tr = probe_trace(h.substitute(model, data=first), args, kwargs)
+    sites = [s for s in tr.values() if s.get("type") == "sample"]
+    if any(VMARKOV_KEY in s["infer"] for s in sites) or not any(
+            not s.get("is_observed") and s["name"] not in samples
+            and s.get("infer", {}).get("enumerate") == "parallel" for s in sites):
+        return None
+    mpn = guess_max_plate_nesting(tr)
+
+    def fn(k, s):
+        m = h.seed(h.substitute(model, data=s), rng_seed=k)
+        return pointwise_log_likelihood(m, args, kwargs, mpn)
+
+    return fn
+
+
 def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
                    parallel: bool = True, batch_size: int | None = None,
                    batch_ndims: int = 1, **kwargs: Any) -> dict:
     """Log density of each observed site at each posterior draw: ``{site: (num_draws, ...)}``
-    (the site's masked, unscaled ``log_prob``).
+    (the site's masked, unscaled ``log_prob``). Enumerated discrete sites that the draws lack
+    (NUTS marginalized them) are summed out element by element
+    (:func:`polyro.inference.enum.api.pointwise_log_likelihood`): the marginal pointwise
+    likelihood that LOO and WAIC need.
 
     >>> import numpy as np, polyro, polyro.distributions as dist
     >>> def model():
@@ -288,15 +321,20 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
                 res[name] = lp
         return res
 
-    out = _map_draws(fn, keys, samples, parallel, batch_size)
+    marginal = _marginal_pointwise(model, samples, args, kwargs)
+    if marginal is not None:  # enumerated sites the draws lack: summed out, element by element
+        out = _map_draws(marginal, keys, samples, parallel, batch_size)
+    else:
+        out = _map_draws(fn, keys, samples, parallel, batch_size)
     if drawn:
         warnings.warn(
             f"log_likelihood: the enumerated site(s) {sorted(drawn)} are not in "
             "posterior_samples, so each draw's log-likelihood uses one draw of them from the "
             "model: a conditional log-likelihood, not the marginal one that MCMC's enumeration "
-            "targeted (WAIC/LOO from it are noisy and biased). Pass their values in "
-            "posterior_samples to condition on them, or compute the marginal with "
-            "polyro.infer.log_marginal", stacklevel=2)
+            "targeted (WAIC/LOO from it are noisy and biased); the marginal is computed for "
+            "markov chains and plated sites, not for a vectorized_markov chain. Pass their "
+            "values in posterior_samples to condition on them, or write the chain with "
+            "markov(range(T))", stacklevel=2)
     if batch_ndims != 1:
         out = {k: be.xp.reshape(v, batch_shape + tuple(v.shape[1:])) for k, v in out.items()}
     return out

@@ -196,14 +196,17 @@ def test_predictive_infer_discrete_draws_the_exact_posterior(backend):
     assert draws == {0, 1}
 
 
-def test_log_likelihood_warns_when_enumerated_sites_are_drawn(backend):
-    """MCMC's draws of an enumerated mixture hold no assignments: log_likelihood then draws
-    them from the model, a conditional log-likelihood that NumPyro returns silently; polyro
-    says so, naming the sites. With the assignments given, the values are the conditional
-    log-densities (scipy) and nothing is said; a model without enumeration says nothing."""
+def test_log_likelihood_sums_out_enumerated_sites(backend):
+    """MCMC's draws of an enumerated mixture hold no assignments: log_likelihood sums them out
+    element by element, log sum_k w_k N(x_i | locs_k, 0.5) (scipy), the marginal pointwise
+    likelihood LOO needs (NumPyro returns a conditional one, drawing the assignments, silently).
+    With the assignments given, the values are the conditional log-densities (scipy); nothing
+    is said either way. A vectorized_markov chain still gets the conditional form, with a
+    warning naming its sites."""
     import warnings
 
     from polyro.inference import config_enumerate
+    from polyro.inference.enum import vectorized_markov
 
     be = backend
     x = np.array([-2.1, -1.7, 2.2, 1.9, 0.3])
@@ -218,16 +221,60 @@ def test_log_likelihood_warns_when_enumerated_sites_are_drawn(backend):
 
     draws = {"w": be.asarray(np.array([[0.5, 0.5], [0.3, 0.7]])),
              "locs": be.asarray(np.array([[-2.0, 2.0], [-1.0, 1.0]]))}
-    with pytest.warns(UserWarning, match=r"\['z'\].*conditional log-likelihood"):
-        log_likelihood(mix, draws, be.asarray(x))
-    z = np.array([[0, 0, 1, 1, 1], [0, 0, 1, 1, 0]])
+    w, locs = _np(be, draws["w"]), _np(be, draws["locs"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        ll = log_likelihood(mix, draws, be.asarray(x))
+        want = np.log((w[:, None, :] * stats.norm(locs[:, None, :], 0.5).pdf(
+            x[None, :, None])).sum(-1))
+        np.testing.assert_allclose(_np(be, ll["x"]), want, rtol=1e-10)
+        z = np.array([[0, 0, 1, 1, 1], [0, 0, 1, 1, 0]])
         ll = log_likelihood(mix, {**draws, "z": be.asarray(z)}, be.asarray(x))
         log_likelihood(model, {"mu": be.asarray(np.zeros(2))}, 3, be.asarray(x[:3]))
-    locs = _np(be, draws["locs"])
     want = stats.norm(np.take_along_axis(locs, z, axis=1), 0.5).logpdf(x[None, :])
     np.testing.assert_allclose(_np(be, ll["x"]), want, rtol=1e-10)
+
+    def chain(data):
+        p = polyro.sample("p", dist.Beta(be.asarray(2.0), be.asarray(2.0)))
+        s = None
+        for t in vectorized_markov(name="time", size=3, dim=-1):
+            s = polyro.sample(f"s_{t}", dist.Categorical(be.xp.stack([p, 1.0 - p])),
+                              infer={"enumerate": "parallel"})
+            polyro.sample(f"x_{t}", dist.Normal(be.asarray(np.array([-1.0, 1.0]))[s], 1.0),
+                          obs=data[t])
+
+    with pytest.warns(UserWarning, match=r"\['s_0', .*conditional log-likelihood"):
+        log_likelihood(chain, {"p": be.asarray(np.array([0.4, 0.6]))}, be.asarray(x[:3]))
+
+
+def test_log_likelihood_of_a_markov_chain_sums_out_its_states(backend):
+    """A 3-step HMM written with markov(range(T)): each step's pointwise log-likelihood is
+    log p(x_t) with every state summed out (brute force over the 2**3 paths)."""
+    import itertools
+
+    from polyro.inference.enum import markov
+
+    be = backend
+    x = np.array([0.4, -1.3, 1.1])
+    trans = np.array([[0.8, 0.2], [0.3, 0.7]])
+
+    def hmm(data):
+        loc = polyro.sample("loc", dist.Normal(be.asarray(0.0), 1.0))
+        s = None
+        for t in markov(range(3)):
+            probs = be.asarray(np.array([0.5, 0.5])) if t == 0 else be.asarray(trans)[s]
+            s = polyro.sample(f"s_{t}", dist.Categorical(probs), infer={"enumerate": "parallel"})
+            polyro.sample(f"x_{t}", dist.Normal(loc * (2.0 * s - 1.0), 1.0), obs=data[t])
+
+    locs = np.array([0.5, 1.5])
+    ll = log_likelihood(hmm, {"loc": be.asarray(locs)}, be.asarray(x))
+    for d, loc in enumerate(locs):
+        for t in range(3):
+            total = 0.0
+            for path in itertools.product((0, 1), repeat=3):
+                p = 0.5 * trans[path[0], path[1]] * trans[path[1], path[2]]
+                total += p * stats.norm(loc * (2 * path[t] - 1), 1.0).pdf(x[t])
+            assert float(_np(be, ll[f"x_{t}"])[d]) == pytest.approx(np.log(total), rel=1e-10)
 
 
 def test_return_sites_take_pyros_return_value(backend):

@@ -32,6 +32,7 @@ from polyro.inference.enum.vectorized import (
 )
 
 __all__ = ["enum_log_joint", "guess_max_plate_nesting", "infer_discrete", "log_marginal",
+           "pointwise_log_likelihood",
            "trace_factors"]
 
 
@@ -262,6 +263,54 @@ def enum_log_joint(model: Callable, args: tuple = (), kwargs: Mapping[str, Any] 
     if isinstance(total, float):
         total = current().asarray(total, dtype=current().float_dtype())
     return total, tr
+
+
+def pointwise_log_likelihood(model: Callable, args: tuple = (),
+                             kwargs: Mapping[str, Any] | None = None,
+                             max_plate_nesting: int | None = None) -> dict:
+    """Per observed site, the log density of its value with every enumerated site summed out,
+    element by element: ``{site: array}`` of the site's batch shape, element ``i`` being
+    ``log sum_z p(z) p(y_i | z)`` (the enumerated sites ``z`` marginalized for that element
+    alone, the other observed sites left out). What LOO and WAIC need from a mixture after NUTS
+    marginalized its assignments. Other latent sites need values (``substitute`` the model);
+    the site's mask applies, its scale does not (as in ``log_likelihood``).
+
+    Raises NotImplementedError for a ``vectorized_markov`` chain (its steps are one site).
+
+    >>> import numpy as np, polyro, polyro.distributions as dist
+    >>> def mix(y):
+    ...     with polyro.plate("N", 2):
+    ...         z = polyro.sample("z", dist.Bernoulli(0.5), infer={"enumerate": "parallel"})
+    ...         polyro.sample("y", dist.Normal(3.0 * z, 1.0), obs=y)
+    >>> ll = pointwise_log_likelihood(mix, (np.array([0.0, 3.0]),))["y"]
+    >>> np.round(ll, 4).tolist()
+    [-1.601, -1.601]
+    """
+    kwargs = dict(kwargs or {})
+    mpn = _prototype(model, args, kwargs) if max_plate_nesting is None else max_plate_nesting
+    tr = _run_enum(model, args, kwargs, mpn)
+    sites = {n: s for n, s in tr.items() if s.get("type") == "sample"}
+    if any(VMARKOV_KEY in s["infer"] for s in sites.values()):
+        raise NotImplementedError(
+            "pointwise_log_likelihood: a vectorized_markov chain scores all its steps as one "
+            "site; write the chain with markov(range(T)) to get one site per step")
+    latent = {n: s for n, s in sites.items() if "_enumerate_dim" in s["infer"]}
+    out = {}
+    for name, site in sites.items():
+        if not site.get("is_observed") or site["infer"].get("is_auxiliary", False):
+            continue
+        site = {**site, "scale": None}
+        factors, var_ord, sizes, order = trace_factors({**latent, name: site}, mpn)
+        labels = [lab for lab in factors[-1][1] if lab not in var_ord]
+        free = frozenset(labels)  # the site's own plates and batch dims: left unreduced
+        factors = [(t, labs, frozenset(p) - free) for t, labs, p in factors]
+        var_ord = {v: o - free for v, o in var_ord.items()}
+        res = sum_product(factors, var_ord, sizes, "sum", order, keep=tuple(labels))
+        be = backend_of(res) if not isinstance(res, float) else current()
+        res = res if be.is_array(res) else be.asarray(res, dtype=be.float_dtype())
+        shape = tuple(int(d) for d in getattr(_site_log_prob(site), "shape", ()))
+        out[name] = be.xp.reshape(res, shape[max(len(shape) - mpn, 0):])
+    return out
 
 
 def log_marginal(model: Callable, *args: Any, max_plate_nesting: int | None = None,
