@@ -407,8 +407,12 @@ class SVI:
     def run(self, rng_key: Any, num_steps: int, *args: Any, progress_bar: bool = True,
             stable_update: bool = False, init_state: SVIState | None = None,
             init_params: dict | None = None, chunk_size: int | None = None,
-            **kwargs: Any) -> SVIRunResult:
+            forward_mode_differentiation: bool = False, **kwargs: Any) -> SVIRunResult:
         """Run ``num_steps`` updates from ``init_state`` (or a fresh :meth:`init`).
+
+        ``forward_mode_differentiation`` is NumPyro's option: only ``False`` (reverse mode, on
+        every engine) is supported; ``True`` is a NotImplementedError that says so (it is not
+        passed on to the model).
 
         On JIT backends the steps run in compiled chunks of ``chunk_size`` (default 100) steps;
         the progress bar and the non-finite check advance per chunk.
@@ -424,6 +428,12 @@ class SVI:
         _require_autodiff(be)
         if num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, got {num_steps!r}")
+        if forward_mode_differentiation:
+            raise NotImplementedError(
+                "SVI.run(forward_mode_differentiation=True): polyro differentiates the ELBO in "
+                "reverse mode on every engine; a model whose loops JAX cannot differentiate in "
+                "reverse mode (lax.while_loop) needs a bounded loop (lax.scan / lax.fori_loop "
+                "with static bounds) instead")
         if init_state is None:
             state = self.init(rng_key, *args, init_params=init_params, **kwargs)
         else:

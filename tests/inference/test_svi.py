@@ -425,3 +425,19 @@ def test_params_in_the_same_order_on_every_engine(grad_backend):
     res = svi.run(be.key(0), 3, progress_bar=False)
     assert list(res.params) == ["aq", "zq"]
     assert list(svi.get_params(res.state)) == ["aq", "zq"]
+
+
+def test_run_takes_numpyros_forward_mode_option(grad_backend):
+    """svi.run(forward_mode_differentiation=...) is NumPyro's option, not a model argument:
+    False runs as usual, True is an error that says reverse mode is what polyro does (it was
+    passed to the model: "model() got an unexpected keyword argument")."""
+    be = grad_backend
+
+    def model():
+        polyro.sample("z", dist.Normal(0.0, 1.0))
+
+    svi = SVI(model, AutoNormal(model), Adam(0.1), Trace_ELBO())
+    res = svi.run(be.key(0), 3, progress_bar=False, forward_mode_differentiation=False)
+    assert len(res.losses) == 3
+    with pytest.raises(NotImplementedError, match="reverse mode on every engine"):
+        svi.run(be.key(0), 3, progress_bar=False, forward_mode_differentiation=True)
