@@ -248,6 +248,12 @@ class Predictive:
         return f"Predictive(num_samples={self.num_samples}, parallel={self.parallel})"
 
 
+#: log_likelihood sums enumerated sites out per observed site (one contraction each); past this
+#: many observed sites (a long markov chain: one site per step, O(T^2) work per draw) it keeps
+#: the conditional form, with a warning
+MAX_MARGINAL_SITES = 16
+
+
 def _marginal_pointwise(model: Callable, samples: dict, args: tuple, kwargs: dict
                         ) -> Callable | None:
     """``fn(key, draw)`` giving each observed site's pointwise log-likelihood with the
@@ -265,9 +271,11 @@ def _marginal_pointwise(model: Callable, samples: dict, args: tuple, kwargs: dic
     first = {k: v[0] for k, v in samples.items()}
     tr = probe_trace(h.substitute(model, data=first), args, kwargs)
     sites = [s for s in tr.values() if s.get("type") == "sample"]
-    if any(VMARKOV_KEY in s["infer"] for s in sites) or not any(
-            not s.get("is_observed") and s["name"] not in samples
-            and s.get("infer", {}).get("enumerate") == "parallel" for s in sites):
+    observed = [s for s in sites if s.get("is_observed")
+                and not s.get("infer", {}).get("is_auxiliary", False)]
+    if any(VMARKOV_KEY in s["infer"] for s in sites) or len(observed) > MAX_MARGINAL_SITES or \
+            not any(not s.get("is_observed") and s["name"] not in samples
+                    and s.get("infer", {}).get("enumerate") == "parallel" for s in sites):
         return None
     mpn = guess_max_plate_nesting(tr)
 
@@ -332,9 +340,9 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
             "posterior_samples, so each draw's log-likelihood uses one draw of them from the "
             "model: a conditional log-likelihood, not the marginal one that MCMC's enumeration "
             "targeted (WAIC/LOO from it are noisy and biased); the marginal is computed for "
-            "markov chains and plated sites, not for a vectorized_markov chain. Pass their "
-            "values in posterior_samples to condition on them, or write the chain with "
-            "markov(range(T))", stacklevel=2)
+            f"plated sites and markov chains of up to {MAX_MARGINAL_SITES} observed sites, not "
+            "for a vectorized_markov chain or more observed sites. Pass their values in "
+            "posterior_samples to condition on them", stacklevel=2)
     if batch_ndims != 1:
         out = {k: be.xp.reshape(v, batch_shape + tuple(v.shape[1:])) for k, v in out.items()}
     return out

@@ -16,6 +16,7 @@ import polyro
 import polyro.distributions as dist
 from polyro import handlers
 from polyro.inference import Predictive, log_likelihood
+from polyro.inference.predictive import MAX_MARGINAL_SITES
 
 N_DRAWS = 400
 
@@ -245,6 +246,16 @@ def test_log_likelihood_sums_out_enumerated_sites(backend):
 
     with pytest.warns(UserWarning, match=r"\['s_0', .*conditional log-likelihood"):
         log_likelihood(chain, {"p": be.asarray(np.array([0.4, 0.6]))}, be.asarray(x[:3]))
+
+    def many(data):  # more observed sites than are summed out one by one: conditional form
+        p = polyro.sample("p", dist.Beta(be.asarray(2.0), be.asarray(2.0)))
+        s = polyro.sample("s", dist.Bernoulli(p), infer={"enumerate": "parallel"})
+        for i in range(MAX_MARGINAL_SITES + 1):
+            polyro.sample(f"x_{i}", dist.Normal(s, 1.0), obs=data[0])
+
+    with pytest.warns(UserWarning, match=r"\['s'\].*up to 16 observed sites"):
+        ll = log_likelihood(many, {"p": be.asarray(np.array([0.4, 0.6]))}, be.asarray(x[:3]))
+    assert len(ll) == MAX_MARGINAL_SITES + 1
 
 
 def test_log_likelihood_of_a_markov_chain_sums_out_its_states(backend):
