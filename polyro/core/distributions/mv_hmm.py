@@ -20,11 +20,11 @@ from typing import Any
 
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
-from polyro.core.distributions.disc_common import draw_shape
+from polyro.core.distributions.disc_common import LOG_2PI, draw_shape
 from polyro.core.distributions.distribution import Distribution
 from polyro.core.distributions.util import broadcast_shape, validate_sample
 
-__all__ = ["DiscreteHMM"]
+__all__ = ["DiscreteHMM", "GaussianHMM"]
 
 
 def _log_normalize(logits: Any) -> Any:
@@ -184,3 +184,181 @@ class DiscreteHMM(Distribution):
         idx = xp.reshape(path, tuple(path.shape) + (1,) * (obs_dim + 1))
         idx = xp.broadcast_to(idx, tuple(path.shape) + (1,) + tuple(y.shape[y.ndim - obs_dim:]))
         return xp.squeeze(xp.take_along_axis(y, idx, axis=-1 - obs_dim), axis=-1 - obs_dim)
+
+
+def _mean_cov(d: Any, what: str) -> tuple[Any, Any]:
+    """``(mean, covariance)`` of a ``MultivariateNormal`` or of an ``Independent`` normal with
+    one event dim (any family with ``mean`` and ``variance``)."""
+    if len(tuple(d.event_shape)) != 1:
+        raise ValueError(f"GaussianHMM: {what} must have one event dim (a vector), got event "
+                         f"shape {tuple(d.event_shape)}")
+    L = getattr(d, "scale_tril", None)
+    if L is not None:
+        xp = backend_of(L).xp
+        return d.mean, L @ xp.matrix_transpose(L)
+    var = d.variance
+    xp = backend_of(var).xp
+    n = int(var.shape[-1])
+    return d.mean, var[..., None] * xp.eye(n, dtype=var.dtype)
+
+
+class GaussianHMM(Distribution):
+    """Linear-Gaussian state space model (Pyro's ``GaussianHMM``), the hidden state summed out
+    by a Kalman filter. The generative process::
+
+        z = initial_dist.sample()
+        for t in range(T):
+            z = z @ transition_matrix[t] + transition_dist[t].sample()
+            y[t] = z @ observation_matrix[t] + observation_dist[t].sample()
+
+    The value is ``y`` (event shape ``(T, obs_dim)``); the matrices are ``(old, new)``
+    ordered, shapes ``(..., T or 1, hidden, hidden)`` and ``(..., T or 1, hidden, obs)`` (or
+    without the time dim); ``initial_dist``, ``transition_dist`` and ``observation_dist`` are
+    ``MultivariateNormal`` or ``Independent`` normals with one event dim. ``log_prob`` runs
+    one ``be.scan`` over time (one compiled loop on JAX); draws are reparameterized.
+
+    >>> import numpy as np
+    >>> import polyro.distributions as dist
+    >>> d = GaussianHMM(dist.Normal(np.zeros(1), 1.0).to_event(1), np.eye(1),
+    ...                 dist.Normal(np.zeros(1), 1.0).to_event(1), np.eye(1),
+    ...                 dist.Normal(np.zeros(1), 1.0).to_event(1), duration=2)
+    >>> d.event_shape, round(float(d.log_prob(np.zeros((2, 1)))), 6)
+    ((2, 1), -2.877598)
+    """
+
+    has_rsample = True
+    arg_constraints: dict = {}
+
+    def __init__(self, initial_dist: Any, transition_matrix: Any, transition_dist: Any,
+                 observation_matrix: Any, observation_dist: Any,
+                 validate_args: bool | None = None, duration: int | None = None) -> None:
+        m0, P0 = _mean_cov(initial_dist, "initial_dist")
+        be = backend_of(m0)
+        A = transition_matrix if be.is_array(transition_matrix) else be.asarray(
+            transition_matrix, dtype=m0.dtype)
+        C = observation_matrix if be.is_array(observation_matrix) else be.asarray(
+            observation_matrix, dtype=m0.dtype)
+        b, Q = _mean_cov(transition_dist, "transition_dist")
+        d, R = _mean_cov(observation_dist, "observation_dist")
+        h, o = int(m0.shape[-1]), int(C.shape[-1]) if C.ndim >= 2 else -1
+        if (A.ndim < 2 or tuple(A.shape[-2:]) != (h, h) or C.ndim < 2 or int(C.shape[-2]) != h
+                or int(b.shape[-1]) != h or int(d.shape[-1]) != o):
+            raise ValueError(
+                f"GaussianHMM: a hidden state of size {h} (initial_dist) needs "
+                f"transition_matrix (..., {h}, {h}), observation_matrix (..., {h}, obs) and "
+                f"transition/observation noise of sizes {h} and obs; got shapes "
+                f"{tuple(A.shape)}, {tuple(C.shape)}, {tuple(b.shape)}, {tuple(d.shape)}")
+        shape = broadcast_shape(tuple(m0.shape[:-1]) + (1,), tuple(A.shape[:-2]),
+                                tuple(b.shape[:-1]), tuple(C.shape[:-2]), tuple(d.shape[:-1]))
+        batch_shape, steps = shape[:-1], shape[-1]
+        if duration is not None:
+            if not isinstance(duration, int) or duration < 1 or steps not in (1, duration):
+                raise ValueError(
+                    f"GaussianHMM: duration must be a positive int matching the {steps} steps "
+                    f"of the matrices and noises, got {duration!r}")
+            steps = duration
+        self.initial_dist, self.transition_dist = initial_dist, transition_dist
+        self.observation_dist = observation_dist
+        self.transition_matrix, self.observation_matrix = A, C
+        self.hidden_dim, self.obs_dim = h, o
+        self._params = (m0, P0, A, b, Q, C, d, R)
+        self.duration = duration if duration is not None else (steps if steps > 1 else None)
+        super().__init__(batch_shape=batch_shape, event_shape=(steps, o),
+                         validate_args=validate_args)
+
+    support = constraints.independent(constraints.real, 2)
+
+    def accepts_event_shape(self, shape: tuple[int, ...]) -> bool:
+        """Any number of steps without a duration; ``obs_dim`` values per step.
+
+        >>> import numpy as np
+        >>> import polyro.distributions as dist
+        >>> n = dist.Normal(np.zeros(1), 1.0).to_event(1)
+        >>> GaussianHMM(n, np.eye(1), n, np.eye(1), n).accepts_event_shape((7, 1))
+        True
+        """
+        shape = tuple(shape)
+        return (len(shape) == 2 and shape[1] == self.obs_dim
+                and (self.duration is None or shape[0] == self.duration))
+
+    def _time_major(self, n: int, *xs: tuple[Any, int]) -> list:
+        """Each ``(x, k)``, ``x`` of shape ``(..., T or 1 or none, *tail)`` with ``k`` tail
+        dims, as ``(n, *batch, *tail)``."""
+        xp = backend_of(*[x for x, _ in xs]).xp
+        out = []
+        for x, tail in xs:
+            shape = tuple(int(s) for s in x.shape)
+            if len(shape) == tail:
+                shape = (1,) + shape
+                x = xp.reshape(x, shape)
+            full = tuple(self.batch_shape) + (n,) + shape[len(shape) - tail:]
+            out.append(xp.moveaxis(xp.broadcast_to(x, full), len(self.batch_shape), 0))
+        return out
+
+    @validate_sample
+    def log_prob(self, value: Any) -> Any:
+        m0, P0, A, b, Q, C, d, R = self._params
+        be = backend_of(m0, value)
+        xp = be.xp
+        n = int(value.shape[-2])
+        ys = xp.moveaxis(xp.broadcast_to(value, tuple(self.batch_shape) + (n, self.obs_dim))
+                         if value.ndim < len(self.batch_shape) + 2 else value, -2, 0)
+        steps = self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2))
+        bshape = tuple(int(s) for s in ys.shape[1:-1])
+        m = xp.broadcast_to(m0, bshape + (self.hidden_dim,))
+        P = xp.broadcast_to(P0, bshape + (self.hidden_dim, self.hidden_dim))
+        ll = xp.zeros(bshape, dtype=m.dtype)
+        o = self.obs_dim
+
+        def step(carry: tuple, inp: tuple) -> tuple:
+            m, P, ll = carry
+            A, b, Q, C, d, R, y = inp
+            At, Ct = xp.matrix_transpose(A), xp.matrix_transpose(C)
+            m = (m[..., None, :] @ A)[..., 0, :] + b                  # predict
+            P = At @ P @ A + Q
+            mu = (m[..., None, :] @ C)[..., 0, :] + d                 # observe
+            S = Ct @ P @ C + R
+            S = 0.5 * (S + xp.matrix_transpose(S))
+            L = be.cholesky(S)
+            r = y - mu
+            z = be.solve_triangular(L, r[..., None], lower=True)[..., 0]
+            ll = ll - 0.5 * xp.sum(z * z, axis=-1) - xp.sum(
+                xp.log(xp.linalg.diagonal(L)), axis=-1) - 0.5 * o * LOG_2PI
+            PC = P @ C                                                 # update
+            K = xp.matrix_transpose(be.cho_solve(L, xp.matrix_transpose(PC)))
+            m = m + (K @ r[..., None])[..., 0]
+            P = P - K @ xp.matrix_transpose(PC)
+            return (m, 0.5 * (P + xp.matrix_transpose(P)), ll), None
+
+        (_, _, ll), _ = be.scan(step, (m, P, ll), (*steps, ys))
+        return ll
+
+    def sample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
+        if self.duration is None:
+            raise ValueError("GaussianHMM.sample needs the number of steps: pass duration= "
+                             "(neither the matrices nor the noises have a time dim)")
+        _, _, A, _, _, C, _, _ = self._params
+        be = backend_of(A)
+        xp = be.xp
+        k0, k1, k2 = be.split(key, 3)
+        n, bs = self.duration, tuple(self.batch_shape)
+        sample_shape = tuple(sample_shape)
+        z = self.initial_dist.expand(bs).sample(k0, sample_shape)
+        eps = self.transition_dist.expand(bs + (n,)).sample(k1, sample_shape)
+        dlt = self.observation_dist.expand(bs + (n,)).sample(k2, sample_shape)
+        A, C = self._time_major(n, (A, 2), (C, 2))
+        lead = len(sample_shape)
+
+        def tm(x: Any) -> Any:
+            return xp.moveaxis(x, lead + len(bs), 0)
+
+        def step(z: Any, inp: tuple) -> tuple:
+            A, C, e, dl = inp
+            z = (z[..., None, :] @ A)[..., 0, :] + e
+            return z, (z[..., None, :] @ C)[..., 0, :] + dl
+
+        _, ys = be.scan(step, z, (A, C, tm(eps), tm(dlt)))
+        return xp.moveaxis(ys, 0, -2)
+
+    def rsample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
+        return self.sample(key, sample_shape)
