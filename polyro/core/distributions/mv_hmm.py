@@ -32,6 +32,21 @@ def _log_normalize(logits: Any) -> Any:
     return logits - be.logsumexp(logits, axis=-1, keepdims=True)
 
 
+def _time_shape(name: str, duration: int | None, *shapes: tuple) -> tuple:
+    """``(batch_shape, steps, duration)`` of an HMM from its parameters' shapes (time the last
+    dim of each, 1 where the parameter is homogeneous) and the ``duration`` argument; the
+    duration is None when nothing fixes the number of steps."""
+    shape = broadcast_shape(*shapes)
+    batch_shape, steps = shape[:-1], shape[-1]
+    if duration is not None:
+        if not isinstance(duration, int) or duration < 1 or steps not in (1, duration):
+            raise ValueError(f"{name}: duration must be a positive int matching the {steps} "
+                             f"steps of its parameters, got {duration!r}")
+        steps = duration
+    return batch_shape, steps, duration if duration is not None else (
+        steps if steps > 1 else None)
+
+
 class DiscreteHMM(Distribution):
     """Hidden Markov model with ``K`` discrete latent states and any observation distribution
     (Pyro's ``DiscreteHMM``; the latent state is summed out).
@@ -80,19 +95,12 @@ class DiscreteHMM(Distribution):
                 f"ending in ({k}, {k}) and an observation_dist batch shape ending in {k}; got "
                 f"transition_logits shape {tuple(trans.shape)} and observation batch shape "
                 f"{obs_batch}")
-        shape = broadcast_shape(tuple(init.shape[:-1]) + (1,), tuple(trans.shape[:-2]),
-                                obs_batch[:-1])
-        batch_shape, steps = shape[:-1], shape[-1]
-        if duration is not None:
-            if not isinstance(duration, int) or duration < 1 or steps not in (1, duration):
-                raise ValueError(
-                    f"DiscreteHMM: duration must be a positive int matching the {steps} steps "
-                    f"of the transitions/observations, got {duration!r}")
-            steps = duration
+        batch_shape, steps, self.duration = _time_shape(
+            "DiscreteHMM", duration, tuple(init.shape[:-1]) + (1,), tuple(trans.shape[:-2]),
+            obs_batch[:-1])
         self.initial_logits = _log_normalize(init)
         self.transition_logits = _log_normalize(trans)
         self.observation_dist = observation_dist
-        self.duration = duration if duration is not None else (steps if steps > 1 else None)
         super().__init__(batch_shape=batch_shape,
                          event_shape=(steps,) + tuple(observation_dist.event_shape),
                          validate_args=validate_args)
@@ -248,21 +256,15 @@ class GaussianHMM(Distribution):
                 f"transition_matrix (..., {h}, {h}), observation_matrix (..., {h}, obs) and "
                 f"transition/observation noise of sizes {h} and obs; got shapes "
                 f"{tuple(A.shape)}, {tuple(C.shape)}, {tuple(b.shape)}, {tuple(d.shape)}")
-        shape = broadcast_shape(tuple(m0.shape[:-1]) + (1,), tuple(A.shape[:-2]),
-                                tuple(b.shape[:-1]), tuple(C.shape[:-2]), tuple(d.shape[:-1]))
-        batch_shape, steps = shape[:-1], shape[-1]
-        if duration is not None:
-            if not isinstance(duration, int) or duration < 1 or steps not in (1, duration):
-                raise ValueError(
-                    f"GaussianHMM: duration must be a positive int matching the {steps} steps "
-                    f"of the matrices and noises, got {duration!r}")
-            steps = duration
+        batch_shape, steps, duration = _time_shape(
+            "GaussianHMM", duration, tuple(m0.shape[:-1]) + (1,), tuple(A.shape[:-2]),
+            tuple(b.shape[:-1]), tuple(C.shape[:-2]), tuple(d.shape[:-1]))
         self.initial_dist, self.transition_dist = initial_dist, transition_dist
         self.observation_dist = observation_dist
         self.transition_matrix, self.observation_matrix = A, C
         self.hidden_dim, self.obs_dim = h, o
         self._params = (m0, P0, A, b, Q, C, d, R)
-        self.duration = duration if duration is not None else (steps if steps > 1 else None)
+        self.duration = duration
         super().__init__(batch_shape=batch_shape, event_shape=(steps, o),
                          validate_args=validate_args)
 
