@@ -65,6 +65,19 @@ def _lkj_data(rng):
     return {"y": rng.multivariate_normal(np.zeros(3), C, size=50)}
 
 
+def _hmm_data(rng):
+    x, ys = 0, []
+    for _ in range(30):
+        x = x if rng.uniform() < 0.9 else 1 - x
+        ys.append(rng.normal((-1.5, 1.5)[x], 1.0))
+    return {"y": np.array(ys)}
+
+
+def _level_data(rng):
+    level = np.cumsum(rng.normal(0.0, 0.5, size=25))
+    return {"y": (level + rng.normal(0.0, 1.0, size=25))[:, None]}
+
+
 def _subsample_data(rng):
     return {"y": rng.normal(0.7, 1.0, size=200)}
 
@@ -130,4 +143,8 @@ CATALOG: dict[str, Entry] = {e.name: e for e in [
           tags=("subsample",)),
     Entry("lkj", S.lkj_model, _rng_data(7, _lkj_data),
           nuts={"num_warmup": 300, "num_samples": 800}, tags=("lkj", "constrained-matrix")),
+    Entry("discrete_hmm", S.discrete_hmm, _rng_data(8, _hmm_data),
+          nuts={"num_warmup": 300, "num_samples": 500}, tags=("hmm", "simplex")),
+    Entry("gaussian_hmm", S.gaussian_hmm, _rng_data(9, _level_data),
+          nuts={"num_warmup": 300, "num_samples": 500}, tags=("hmm", "kalman")),
 ]}

@@ -4,7 +4,8 @@
 * conjugate models whose posteriors are known exactly;
 * a model with a discrete latent (marginalized by enumeration);
 * a model with subsampling;
-* a model with a constrained matrix site (LKJ Cholesky).
+* a model with a constrained matrix site (LKJ Cholesky);
+* hidden Markov models scored by ``DiscreteHMM`` and ``GaussianHMM``.
 """
 
 from __future__ import annotations
@@ -111,3 +112,24 @@ def lkj_model(y, dim=3, eta=2.0):
     with pr.plate("N", y.shape[0]):
         pr.sample("y", dist.MultivariateNormal(ops.zeros(dim, dtype=y.dtype), scale_tril=L),
                   obs=y)
+
+
+# ---------------------------------------------------------------- hidden Markov models
+
+
+def discrete_hmm(y, states=2):
+    """A two-state HMM with Normal emissions, the chain summed out by ``DiscreteHMM``."""
+    trans = pr.sample("trans", dist.Dirichlet(ops.ones((states, states))).to_event(1))
+    locs = pr.sample("locs", dist.Normal(ops.zeros(states), 3.0).to_event(1))
+    pr.sample("y", dist.DiscreteHMM(ops.zeros(states), ops.log(trans),
+                                    dist.Normal(locs, 1.0)), obs=y)
+
+
+def gaussian_hmm(y):
+    """A local level model (random walk plus noise), the level summed out by ``GaussianHMM``."""
+    q = pr.sample("q", dist.HalfNormal(1.0))
+    r = pr.sample("r", dist.HalfNormal(1.0))
+    one = ops.ones(1)
+    pr.sample("y", dist.GaussianHMM(dist.Normal(0.0 * one, 5.0 * one).to_event(1), ops.eye(1),
+                                    dist.Normal(0.0 * one, q * one).to_event(1), ops.eye(1),
+                                    dist.Normal(0.0 * one, r * one).to_event(1)), obs=y)
