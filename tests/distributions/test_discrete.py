@@ -349,6 +349,11 @@ def test_invalid_parameters_raise(backend):
         dist.Bernoulli(probs=a(0.5), logits=a(0.0))
     with pytest.raises(ValueError, match="exactly one of gate= or gate_logits="):
         dist.ZeroInflatedPoisson(a(1.0))
+    # NumPyro's positional order (gate, rate) is not Pyro's (rate, gate=): said, with the fix
+    with pytest.raises(TypeError, match=r"Pyro's order.*pass gate= \(and rate=\) by keyword"):
+        dist.ZeroInflatedPoisson(a(0.3), a(2.0))
+    assert float(backend.to_numpy(dist.ZeroInflatedPoisson(gate=a(0.3), rate=a(2.0)).log_prob(
+        a(0.0)))) == pytest.approx(np.log(0.3 + 0.7 * np.exp(-2.0)), rel=1e-6)
     with pytest.raises(ValueError, match=r"OrderedLogistic.*'cutpoints'"):
         dist.OrderedLogistic(a(0.0), a(np.array([1.0, -1.0])))
     # validation switched off: no error

@@ -291,8 +291,13 @@ class ZeroInflatedPoisson(ZeroInflatedDistribution):
     arg_constraints = {"rate": constraints.nonnegative, "gate": constraints.unit_interval,
                        "gate_logits": constraints.real}
 
-    def __init__(self, rate: Any, *, gate: Any = None, gate_logits: Any = None,
+    def __init__(self, rate: Any, *args: Any, gate: Any = None, gate_logits: Any = None,
                  validate_args: bool | None = None) -> None:
+        if args:  # NumPyro's positional order is ZeroInflatedPoisson(gate, rate)
+            raise TypeError(
+                f"ZeroInflatedPoisson takes Pyro's order, ZeroInflatedPoisson(rate, gate=...), "
+                f"and {1 + len(args)} positional arguments would be NumPyro's (gate, rate): "
+                "pass gate= (and rate=) by keyword, which both libraries accept")
         base = Poisson(rate, validate_args=validate_args)
         self.rate = base.rate
         super().__init__(base, gate=gate, gate_logits=gate_logits, validate_args=validate_args)
