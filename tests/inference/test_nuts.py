@@ -195,3 +195,40 @@ def test_blocked_dense_mass(grad_backend):
     assert float(as_np(inv[0])[0, 1]) > 0.5  # the (a, b) correlation was learned
     with pytest.raises(ValueError, match="not latent sites"):
         NUTS(potential_fn=pot, dense_mass=[("a", "zz")]).init(be.key(0), 10, init)
+
+
+def test_max_tree_depth_pair_bounds_warmup_and_sampling(grad_backend):
+    """NumPyro's max_tree_depth=(warmup, sampling): with a step size far too small for the
+    target every trajectory runs to the depth bound, 2**6 - 1 = 63 leapfrog steps during the
+    3 warmup transitions and 2**2 - 1 = 3 after; a full run still matches the target (x ~
+    N(0, 10^2): mean within 5 MC standard errors from the run's ESS); an int keeps one depth;
+    a bad pair is an error naming both forms."""
+    import polyro
+    import polyro.distributions as dist
+    from polyro.inference.diagnostics import effective_sample_size
+
+    be = grad_backend
+
+    def model():
+        polyro.sample("x", dist.Normal(0.0, 10.0))
+        polyro.sample("y", dist.Normal(0.0, 0.1))
+
+    k = NUTS(model, max_tree_depth=(6, 2), adapt_step_size=False, step_size=1e-4,
+             adapt_mass_matrix=False)
+    state = k.init(be.key(0), 3)
+    steps = []
+    for _ in range(5):
+        state = k.sample(state)
+        steps.append(int(be.to_numpy(state.num_steps)))
+    assert steps == [63, 63, 63, 3, 3]
+    m = MCMC(NUTS(model, max_tree_depth=(8, 3)), num_warmup=300, num_samples=600,
+             progress_bar=False)
+    m.run(be.key(0), extra_fields=("num_steps",))
+    assert np.asarray(be.to_numpy(m.get_extra_fields()["num_steps"])).max() <= 7
+    x = np.asarray(be.to_numpy(m.get_samples()["x"]))
+    ess = float(effective_sample_size(x[None, :]))
+    assert abs(x.mean()) < 5 * 10.0 / np.sqrt(ess)
+    assert NUTS(model, max_tree_depth=(8, 2)).max_tree_depth == (8, 2)
+    assert NUTS(model, max_tree_depth=np.int64(7)).max_tree_depth == 7
+    with pytest.raises(ValueError, match=r"an int in \[1, 20\] or a pair \(warmup, sampling\)"):
+        NUTS(model, max_tree_depth=(8, 30))

@@ -369,7 +369,8 @@ class HMC:
     def _random_size(self, dim: int) -> int:
         return dim + 1
 
-    def _transition(self, be: Any, x: Any, pe: Any, g: Any, a: AdaptState, uu: Any) -> tuple:
+    def _transition(self, be: Any, x: Any, pe: Any, g: Any, a: AdaptState, uu: Any,
+                    i: Any = None) -> tuple:
         """Fixed-length HMC trajectory + Metropolis correction.
 
         Returns ``(x, pe, g, energy, accept_prob, num_steps, diverging)``.
@@ -466,9 +467,9 @@ class HMC:
         key_next, u = draw_uniforms(be, state.rng_key, self._bshape,
                                     self._random_size(x.shape[-1]), x.dtype)
         a = state.adapt_state
-        x, pe, g, energy, acc, n_steps, div = self._transition(
-            be, x, state.potential_energy, g, a, u)
         i = state.i
+        x, pe, g, energy, acc, n_steps, div = self._transition(
+            be, x, state.potential_energy, g, a, u, i)
         if self._num_warmup > 0:
             a = be.cond(i < self._num_warmup,
                         lambda op: self._adapt(be, *op), lambda op: op[0],

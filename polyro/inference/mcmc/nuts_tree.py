@@ -236,11 +236,12 @@ class LeafRunner:
 
 def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
                     x: Any, pe: Any, g: Any, step: Any, u: Any, max_depth: int,
-                    max_delta: float, batched: bool, leaf: Callable | None = None
-                    ) -> NUTSResult:
+                    max_delta: float, batched: bool, leaf: Callable | None = None,
+                    depth_limit: Any = None) -> NUTSResult:
     """One NUTS transition from ``(x, pe, g)`` with per-chain step size ``step``. ``leaf``
     (a :class:`LeafRunner`, one chain on an eager engine) runs the leapfrog steps; by default
-    they run as written.
+    they run as written. ``depth_limit`` (default ``max_depth``, which sizes the tables) may be
+    a smaller depth, an array (NumPyro's warmup/sampling pair of depths).
 
     Non-finite energies (a NaN or inf potential or gradient, or an exception turned into
     ``+inf``) and energy errors above ``max_delta`` end the trajectory as divergent; such leaves
@@ -287,8 +288,10 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
                     ck_zero, zero_i, false, false, zero_f, ~false)
         return masked_while(be, cond, body, init, batched)
 
+    limit = max_depth if depth_limit is None else depth_limit
+
     def tree_cond(t: _Tree) -> Any:
-        return (t.depth < max_depth) & (~t.turning) & (~t.diverging)
+        return (t.depth < limit) & (~t.turning) & (~t.diverging)
 
     at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)  # v[..., depth]
 
