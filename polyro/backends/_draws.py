@@ -79,7 +79,7 @@ def key_type_error(site: str, k: Any, expected: str) -> TypeError:
     shape = tuple(getattr(k, "shape", ())) or None
     got = f"{type(k).__name__} with shape {shape}"
     hint = ""
-    if isinstance(k, (tuple, list, int)) or type(k).__name__ == "Size":
+    if isinstance(k, (tuple, list, int)):  # (torch.Size is a tuple)
         got = f"{type(k).__name__} {tuple(k) if not isinstance(k, int) else k}"
         hint = (". The key comes first: d.sample(key, sample_shape) (Pyro's "
                 "d.sample(sample_shape) draws from a global generator, which polyro does not "

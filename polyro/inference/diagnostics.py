@@ -345,6 +345,7 @@ def _observed_groups(model: Any, mcmc: Any, grouped: dict, with_ll: bool) -> dic
 
     import polyro.backends as backends
     from polyro.core.handlers import seed, substitute, trace
+    from polyro.core.handlers.trace import is_observed_data
     from polyro.inference.predictive import log_likelihood
 
     args, kwargs = getattr(mcmc, "_args", ()), getattr(mcmc, "_kwargs", {})
@@ -356,8 +357,7 @@ def _observed_groups(model: Any, mcmc: Any, grouped: dict, with_ll: bool) -> dic
             tr = trace(seed(substitute(model, data=first), rng_seed=0)).get_trace(*args,
                                                                                   **kwargs)
             observed = {name: to_numpy(site["value"]) for name, site in tr.items()
-                        if site["type"] == "sample" and site.get("is_observed")
-                        and not site.get("infer", {}).get("is_auxiliary", False)}
+                        if is_observed_data(site)}
             if observed:
                 out["observed_data"] = observed
             if with_ll and observed:

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 import polyro.backends as backends
-from polyro.core.handlers.trace import site_log_density
+from polyro.core.handlers.enum import is_enumerated
+from polyro.core.handlers.trace import is_observed_data, site_log_density
 from polyro.inference.elbo import util as eu
 
 __all__ = ["Predictive", "log_likelihood"]
@@ -40,9 +41,8 @@ def _h():
 def _is_returnable(site: dict) -> bool:
     """Sample and deterministic sites, except ``factor`` sites (observed auxiliary sites: their
     value is an empty array), which ``return_sites`` can still name."""
-    if site.get("type") == "sample" and site.get("is_observed") and (
-            site.get("infer") or {}).get("is_auxiliary"):
-        return False
+    if site.get("type") == "sample" and site.get("is_observed"):
+        return is_observed_data(site)
     return site.get("type") in ("sample", "deterministic")
 
 
@@ -271,11 +271,9 @@ def _marginal_pointwise(model: Callable, samples: dict, args: tuple, kwargs: dic
     first = {k: v[0] for k, v in samples.items()}
     tr = probe_trace(h.substitute(model, data=first), args, kwargs)
     sites = [s for s in tr.values() if s.get("type") == "sample"]
-    observed = [s for s in sites if s.get("is_observed")
-                and not s.get("infer", {}).get("is_auxiliary", False)]
+    observed = [s for s in sites if is_observed_data(s)]
     if any(VMARKOV_KEY in s["infer"] for s in sites) or len(observed) > MAX_MARGINAL_SITES or \
-            not any(not s.get("is_observed") and s["name"] not in samples
-                    and s.get("infer", {}).get("enumerate") == "parallel" for s in sites):
+            not any(is_enumerated(s) and s["name"] not in samples for s in sites):
         return None
     mpn = guess_max_plate_nesting(tr)
 
@@ -316,12 +314,9 @@ def log_likelihood(model: Callable, posterior_samples: dict, *args: Any,
         tr = eu.trace_nodes(h.trace(h.seed(h.substitute(model, data=s), rng_seed=k))
                             .get_trace(*args, **kwargs))
         res = {}
-        drawn.update(name for name, site in tr.items() if site.get("type") == "sample" and
-                     not site.get("is_observed") and name not in s and
-                     site.get("infer", {}).get("enumerate") == "parallel")
+        drawn.update(name for name, site in tr.items() if is_enumerated(site) and name not in s)
         for name, site in tr.items():
-            if site.get("type") == "sample" and site.get("is_observed") and \
-                    not site.get("infer", {}).get("is_auxiliary", False):
+            if is_observed_data(site):
                 lp = site_log_density(site)
                 mask = site.get("mask")
                 if mask is not None and not isinstance(mask, bool):

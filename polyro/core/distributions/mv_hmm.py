@@ -32,6 +32,20 @@ def _log_normalize(logits: Any) -> Any:
     return logits - be.logsumexp(logits, axis=-1, keepdims=True)
 
 
+def _float_array(be: Any, x: Any, dtype: Any = None) -> Any:
+    """``x`` as an array of ``be`` (a float one of ``dtype``, default the backend's, where it
+    is not an array yet)."""
+    return x if be.is_array(x) else be.asarray(x, dtype=dtype or be.float_dtype())
+
+
+def _accepts(shape: tuple, steps_fixed: int | None, tail: tuple) -> bool:
+    """An HMM's observed event shape: ``(steps,) + tail``, any number of steps unless
+    ``steps_fixed``."""
+    shape = tuple(shape)
+    return (len(shape) == 1 + len(tail) and shape[1:] == tuple(tail)
+            and (steps_fixed is None or shape[0] == steps_fixed))
+
+
 def _time_shape(name: str, duration: int | None, *shapes: tuple) -> tuple:
     """``(batch_shape, steps, duration)`` of an HMM from its parameters' shapes (time the last
     dim of each, 1 where the parameter is homogeneous) and the ``duration`` argument; the
@@ -79,10 +93,8 @@ class DiscreteHMM(Distribution):
     def __init__(self, initial_logits: Any, transition_logits: Any, observation_dist: Any,
                  validate_args: bool | None = None, duration: int | None = None) -> None:
         be = backend_of(initial_logits, transition_logits)
-        init = initial_logits if be.is_array(initial_logits) else be.asarray(
-            initial_logits, dtype=be.float_dtype())
-        trans = transition_logits if be.is_array(transition_logits) else be.asarray(
-            transition_logits, dtype=be.float_dtype())
+        init = _float_array(be, initial_logits)
+        trans = _float_array(be, transition_logits)
         if init.ndim < 1 or trans.ndim < 2:
             raise ValueError(
                 f"DiscreteHMM: initial_logits needs a state dim and transition_logits two, got "
@@ -115,10 +127,7 @@ class DiscreteHMM(Distribution):
         >>> d.accepts_event_shape((200,)), d.accepts_event_shape((200, 2))
         (True, False)
         """
-        shape = tuple(shape)
-        return (len(shape) == len(self.event_shape)
-                and shape[1:] == tuple(self.observation_dist.event_shape)
-                and (self.duration is None or shape[0] == self.duration))
+        return _accepts(shape, self.duration, tuple(self.observation_dist.event_shape))
 
     @property
     def support(self) -> Any:  # type: ignore[override]
@@ -242,10 +251,8 @@ class GaussianHMM(Distribution):
                  validate_args: bool | None = None, duration: int | None = None) -> None:
         m0, P0 = _mean_cov(initial_dist, "initial_dist")
         be = backend_of(m0)
-        A = transition_matrix if be.is_array(transition_matrix) else be.asarray(
-            transition_matrix, dtype=m0.dtype)
-        C = observation_matrix if be.is_array(observation_matrix) else be.asarray(
-            observation_matrix, dtype=m0.dtype)
+        A = _float_array(be, transition_matrix, m0.dtype)
+        C = _float_array(be, observation_matrix, m0.dtype)
         b, Q = _mean_cov(transition_dist, "transition_dist")
         d, R = _mean_cov(observation_dist, "observation_dist")
         h, o = int(m0.shape[-1]), int(C.shape[-1]) if C.ndim >= 2 else -1
@@ -279,9 +286,7 @@ class GaussianHMM(Distribution):
         >>> GaussianHMM(n, np.eye(1), n, np.eye(1), n).accepts_event_shape((7, 1))
         True
         """
-        shape = tuple(shape)
-        return (len(shape) == 2 and shape[1] == self.obs_dim
-                and (self.duration is None or shape[0] == self.duration))
+        return _accepts(shape, self.duration, (self.obs_dim,))
 
     def _time_major(self, n: int, *xs: tuple[Any, int]) -> list:
         """Each ``(x, k)``, ``x`` of shape ``(..., T or 1 or none, *tail)`` with ``k`` tail
@@ -303,10 +308,10 @@ class GaussianHMM(Distribution):
         be = backend_of(m0, value)
         xp = be.xp
         n = int(value.shape[-2])
-        ys = xp.moveaxis(xp.broadcast_to(value, tuple(self.batch_shape) + (n, self.obs_dim))
-                         if value.ndim < len(self.batch_shape) + 2 else value, -2, 0)
-        steps = self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2))
-        bshape = tuple(int(s) for s in ys.shape[1:-1])
+        ys = xp.moveaxis(value, -2, 0)
+        A, b, Q, C, d, R = self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2))
+        At, Ct = xp.matrix_transpose(A), xp.matrix_transpose(C)   # once, not at every step
+        bshape = broadcast_shape(tuple(int(s) for s in value.shape[:-2]), tuple(self.batch_shape))
         m = xp.broadcast_to(m0, bshape + (self.hidden_dim,))
         P = xp.broadcast_to(P0, bshape + (self.hidden_dim, self.hidden_dim))
         ll = xp.zeros(bshape, dtype=m.dtype)
@@ -314,8 +319,7 @@ class GaussianHMM(Distribution):
 
         def step(carry: tuple, inp: tuple) -> tuple:
             m, P, ll = carry
-            A, b, Q, C, d, R, y = inp
-            At, Ct = xp.matrix_transpose(A), xp.matrix_transpose(C)
+            A, At, b, Q, C, Ct, d, R, y = inp
             m = (m[..., None, :] @ A)[..., 0, :] + b                  # predict
             P = At @ P @ A + Q
             mu = (m[..., None, :] @ C)[..., 0, :] + d                 # observe
@@ -332,7 +336,7 @@ class GaussianHMM(Distribution):
             P = P - K @ xp.matrix_transpose(PC)
             return (m, 0.5 * (P + xp.matrix_transpose(P)), ll), None
 
-        (_, _, ll), _ = be.scan(step, (m, P, ll), (*steps, ys))
+        (_, _, ll), _ = be.scan(step, (m, P, ll), (A, At, b, Q, C, Ct, d, R, ys))
         return ll
 
     def sample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
@@ -361,6 +365,3 @@ class GaussianHMM(Distribution):
 
         _, ys = be.scan(step, z, (A, C, tm(eps), tm(dlt)))
         return xp.moveaxis(ys, 0, -2)
-
-    def rsample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
-        return self.sample(key, sample_shape)

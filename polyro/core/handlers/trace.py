@@ -18,7 +18,7 @@ from polyro.backends import backend_of
 from polyro.core.runtime import Message, Messenger, site_shape
 from polyro.errors import ModelError
 
-__all__ = ["Trace", "scale_and_mask", "site_log_density", "trace"]
+__all__ = ["Trace", "is_observed_data", "scale_and_mask", "site_log_density", "trace"]
 
 _RECORDED = ("sample", "param", "deterministic", "plate")
 
@@ -44,6 +44,19 @@ def scale_and_mask(log_prob: Any, scale: Any = None, mask: Any = None) -> Any:
     if scale is not None:
         log_prob = log_prob * scale
     return log_prob
+
+
+def is_observed_data(site: Any) -> bool:
+    """An observed sample site that holds data: not a ``factor`` (an observed auxiliary site,
+    whose value is an empty array). The sites a likelihood is made of.
+
+    >>> is_observed_data({"type": "sample", "is_observed": True, "infer": {}})
+    True
+    >>> is_observed_data({"type": "sample", "is_observed": True, "infer": {"is_auxiliary": True}})
+    False
+    """
+    return (site.get("type") == "sample" and bool(site.get("is_observed"))
+            and not (site.get("infer") or {}).get("is_auxiliary", False))
 
 
 def site_log_density(site: Any) -> Any:

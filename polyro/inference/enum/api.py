@@ -19,10 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from polyro.backends import backend_of, current
+from polyro.core.distributions.util import broadcast_shape
 from polyro.core.handlers import block, enum, seed, substitute, trace
 from polyro.core.handlers.enum import is_enumerated
+from polyro.core.handlers.trace import is_observed_data
 from polyro.core.handlers.vectorized_markov import VMARKOV_KEY
 from polyro.core.primitives import prng_key
+from polyro.core.runtime import site_shape
 from polyro.errors import ModelError
 from polyro.inference.enum.contract import sum_product
 from polyro.inference.enum.vectorized import (
@@ -297,7 +300,7 @@ def pointwise_log_likelihood(model: Callable, args: tuple = (),
     latent = {n: s for n, s in sites.items() if "_enumerate_dim" in s["infer"]}
     out = {}
     for name, site in sites.items():
-        if not site.get("is_observed") or site["infer"].get("is_auxiliary", False):
+        if not is_observed_data(site):
             continue
         site = {**site, "scale": None}
         factors, var_ord, sizes, order = trace_factors({**latent, name: site}, mpn)
@@ -308,7 +311,11 @@ def pointwise_log_likelihood(model: Callable, args: tuple = (),
         res = sum_product(factors, var_ord, sizes, "sum", order, keep=tuple(labels))
         be = backend_of(res) if not isinstance(res, float) else current()
         res = res if be.is_array(res) else be.asarray(res, dtype=be.float_dtype())
-        shape = tuple(int(d) for d in getattr(_site_log_prob(site), "shape", ()))
+        # the site's log-density shape (its batch dims and the enumerated ones left of them),
+        # without computing it again: the plate dims are the last ``mpn`` of it
+        value = site_shape(site["value"])
+        shape = broadcast_shape(value[:len(value) - len(site["fn"].event_shape)],
+                                tuple(site["fn"].batch_shape))
         out[name] = be.xp.reshape(res, shape[max(len(shape) - mpn, 0):])
     return out
 
