@@ -46,8 +46,12 @@ class NUTS(HMC):
         self.max_tree_depth = int(max_tree_depth) if isinstance(
             max_tree_depth, numbers.Integral) else tuple(int(d) for d in depths)
         self._depths = (int(depths[0]), int(depths[1]))
-        self._table_depth = max(self._depths)  # the tables are sized for the deeper one
         self._leaf: tuple = (None, None)  # (the potential-and-gradient it serves, LeafRunner)
+
+    @property
+    def _table_depth(self) -> int:
+        """The depth the checkpoint and uniform tables are sized for: the deeper of the two."""
+        return max(self._depths)
 
     def _random_size(self, dim: int) -> int:
         return random_size(dim, self._table_depth)
