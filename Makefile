@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-quick conformance bench bench-peers docs lint install clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt polyro/backends/_threefry_kernel.c
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt -e '.[all,test]'
@@ -22,7 +22,7 @@ demo: $(STAMP)
 # `make conformance`); what CI runs
 test: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not full" --durations=40 tests conformance --doctest-modules polyro
+	POLYRO_EXPECT_KERNEL=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not full" --durations=40 tests conformance --doctest-modules polyro
 
 # the inner loop: leaves out the tests measured slow (tests/slow_tests.txt)
 test-quick: $(STAMP)
@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check polyro tests conformance benchmarks docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info polyro/backends/*.so
 
 docs: $(STAMP)
 	$(PIP) install -q -c constraints.txt -e '.[docs]'

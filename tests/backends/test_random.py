@@ -21,6 +21,7 @@ Measured bounds (stated in the assertions):
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -91,6 +92,75 @@ def test_threefry_known_answers():
     for (c0, c1, k0, k1), (o0, o1) in KAT:
         y0, y1 = hash2x32(NumpyOps, k0, k1, np.array([c0], np.uint32), np.array([c1], np.uint32))
         assert (int(y0[0]), int(y1[0])) == (o0, o1)
+
+
+def _kernel():
+    from polyro.backends import _threefry
+
+    if _threefry.KERNEL is None:
+        if os.environ.get("POLYRO_EXPECT_KERNEL") == "1":  # make test builds it: must be there
+            pytest.fail("polyro/backends/_threefry_kernel.c is not built (setup.py, optional "
+                        "extension); `make install` builds it where a C compiler is present")
+        pytest.skip("the optional compiled Threefry kernel is not built here")
+    return _threefry.KERNEL
+
+
+def test_compiled_kernel_known_answers_and_boundaries():
+    """The compiled kernel against Random123's vectors (counter high word 0: the one it takes)
+    and against the numpy ufuncs over random keys, starts (up to the last counter below 2**32)
+    and lengths, odd ones included (the vector loop's remainder)."""
+    from polyro.backends._threefry import NumpyOps, hash2x32
+
+    K = _kernel()
+    y0, y1 = np.empty(1, np.uint32), np.empty(1, np.uint32)
+    K.counters(0, 0, 0, y0, y1)
+    assert (int(y0[0]), int(y1[0])) == KAT[0][1]
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 15, 16, 17, 63, 1000, 4099):
+        k0, k1 = (int(v) for v in rng.integers(0, 2**32, 2))
+        for start in (0, int(rng.integers(0, 2**32 - n)), 2**32 - n):
+            y0, y1 = np.empty(n, np.uint32), np.empty(n, np.uint32)
+            K.counters(k0, k1, start, y0, y1)
+            c = np.arange(start, start + n, dtype=np.uint64).astype(np.uint32)
+            w0, w1 = hash2x32(NumpyOps, k0, k1, np.zeros(n, np.uint32), c)
+            np.testing.assert_array_equal(y0, w0)
+            np.testing.assert_array_equal(y1, w1)
+    y = np.empty(4, np.uint32)
+    with pytest.raises(ValueError, match="one length"):
+        K.counters(0, 0, 0, y, np.empty(3, np.uint32))
+    with pytest.raises(ValueError, match="one length"):
+        K.counters(0, 0, 0, y, np.empty(4, np.float64))
+    with pytest.raises(ValueError, match="32-bit"):
+        K.counters(0, 0, 2**32 - 2, y, np.empty(4, np.uint32))
+    with pytest.raises(ValueError, match="32-bit"):
+        K.counters(2**32, 0, 0, y, np.empty(4, np.uint32))
+    with pytest.raises(BufferError if sys.version_info >= (3, 12) else (TypeError, BufferError)):
+        K.counters(0, 0, 0, np.empty(8, np.uint32)[::2], np.empty(4, np.uint32))
+
+
+def test_draws_same_with_and_without_the_compiled_kernel(backend, monkeypatch):
+    """Every draw built on counter hashing (bits, split, uniform, normal, chunked, threaded)
+    is the same, bit for bit, whether the compiled kernel or the numpy ufuncs hash; both equal
+    jax.random's bits."""
+    from polyro.backends import _threefry
+
+    kernel = _kernel()
+    from polyro.backends.numpy import random as nr
+
+    monkeypatch.setattr(nr, "_CHUNK", 1000)  # several chunks, the last one short
+    monkeypatch.setattr(nr, "_BASE", np.arange(1000, dtype=np.uint32))
+    k, jk = backend.key(11), jkey(11)
+    ref = np.asarray(jax.random.bits(jk, (2501,), jnp.uint32))
+    got = {}
+    for name, kern in (("kernel", kernel), ("ufuncs", None)):
+        monkeypatch.setattr(_threefry, "KERNEL", kern)
+        got[name] = [N(backend.random_bits(k, (2501,))), N(backend.split(k, 300)),
+                     N(backend.uniform(k, (2501,), "float32")), N(backend.normal(k, (2501,))),
+                     N(backend.normal(k, (3, 1001), "float32"))]
+        np.testing.assert_array_equal(got[name][0].astype(np.uint64), ref)
+    for a, b in zip(got["kernel"], got["ufuncs"], strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
 
 
 def test_known_answers_every_backend(backend):

@@ -10,8 +10,10 @@ Speed: large draws run in chunks of ``_CHUNK`` elements that stay in cache, ever
 with 0-d-array constants (:func:`polyro.backends._threefry.hash_counters_np`); ``uniform`` fuses
 the hash with the float construction, ``normal`` also with the transform
 (:func:`polyro.backends._draws.sqrt2_erfinv`, its first region on whole chunks, the ~7% of
-elements beyond it batched at the end). 10**6 float64 normals cost about 3x numpy's own
-``standard_normal`` (``benchmarks/rng_ratio.py``). The torch adapter runs these same kernels on
+elements beyond it batched at the end). Where the optional compiled kernel is built, it hashes
+each chunk in one pass (:func:`polyro.backends._threefry.hash_counters_np`): 10**6 float64
+normals then cost about 1.0x numpy's own ``standard_normal`` (``benchmarks/rng_ratio.py``),
+about 1.7x without it. The torch adapter runs these same kernels on
 CPU.
 
 Native mode (``polyro.set_rng("native")``): keys, ``split`` and ``fold_in`` stay Threefry, but
