@@ -214,6 +214,22 @@ def test_draws_do_not_depend_on_step_recording(grad_backend, monkeypatch, kernel
         assert leaf.recorded and not kernels[0]._leaf_runner(be).recorded
 
 
+def _same_draws_without(be, monkeypatch, capability, seed):
+    """NUTS draws (leaves recorded) with the backend's optional ``capability`` and without it:
+    identical, and the leaves recorded either way."""
+    monkeypatch.setattr(density, "RECORD_AFTER", 5)
+    draws, kernels = [], []
+    for hide in (False, True):
+        if hide:
+            monkeypatch.delattr(be, capability)
+        k = NUTS(schools)
+        draws.append(_schools_draws(be, k, seed))
+        kernels.append(k)
+    for n in draws[0]:
+        np.testing.assert_array_equal(draws[0][n], draws[1][n])
+    assert all(k._leaf_runner(be).recorded for k in kernels)
+
+
 def test_nuts_draws_do_not_depend_on_the_take_row_capability(grad_backend, monkeypatch):
     """The leaf step reads its table rows and leaf uniforms with the backend's ``take_row``
     where it has one (torch: fewer operations in the recorded graph): the draws are those of
@@ -227,17 +243,7 @@ def test_nuts_draws_do_not_depend_on_the_take_row_capability(grad_backend, monke
     for i in range(4):
         np.testing.assert_array_equal(to_np(take_row(tab, be.asarray(i))),
                                       np.arange(12.0)[3 * i:3 * i + 3])
-    monkeypatch.setattr(density, "RECORD_AFTER", 5)
-    draws, kernels = [], []
-    for hide in (False, True):
-        if hide:
-            monkeypatch.delattr(be, "take_row")
-        k = NUTS(schools)
-        draws.append(_schools_draws(be, k, 4))
-        kernels.append(k)
-    for n in draws[0]:
-        np.testing.assert_array_equal(draws[0][n], draws[1][n])
-    assert all(k._leaf_runner(be).recorded for k in kernels)
+    _same_draws_without(be, monkeypatch, "take_row", 4)
 
 
 def test_mcmc_uniforms_do_not_depend_on_the_open_uniforms_capability(grad_backend,
@@ -336,3 +342,62 @@ def test_svi_losses_do_not_depend_on_step_recording(grad_backend, monkeypatch, c
         assert not any(recorders)
     elif case != "particles":  # vmap'd particles are refused (they run as written)
         assert any(r and r() for r in recorders)  # it did record
+
+
+def test_record_graph_carry_needs_no_check_and_the_rest_is_checked(backend):
+    """A loop passing a recording's outputs back as its leading arguments (the carry) skips their
+    check: the values are those of the function, call after call, also when two recordings share
+    the carry's signature (a loop body recorded in two variants). Any other argument is still
+    checked: a wrong shape runs the function itself; a carry that requires a gradient runs
+    through autograd."""
+    rec = _record_graph(backend)
+    if rec is None:
+        return
+    be, xp = backend, backend.xp
+
+    def body(x, n, scale):  # carry (x, n), then an argument that is not carried
+        return x * scale + xp.sin(x) + scale.shape[0], n + 1  # a size is a graph constant
+
+    def other(x, n, scale):
+        return x - scale * xp.cos(x), n + 2
+
+    rng = np.random.default_rng(3)
+    x0, n0, s0 = be.asarray(rng.normal(size=3)), be.asarray(0), be.asarray([0.5])
+    probes = [(be.asarray(rng.normal(size=3)), be.asarray(1), be.asarray([0.7]))]
+    f, g = rec(body, (x0, n0, s0), probes), rec(other, (x0, n0, s0), probes)
+    assert f is not None and g is not None
+    got, want = (x0, n0), (x0, n0)
+    for i in range(6):
+        step_rec, step_fn = (f, body) if i % 2 == 0 else (g, other)
+        got, want = step_rec(*got, s0), step_fn(*want, s0)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(to_np(a), to_np(b))
+    # the argument after the carry is checked: a scale of another shape runs the function
+    # (the graph would add the recorded size, 1)
+    wide = be.asarray(np.array([0.5, 1.0, 2.0]))
+    out = f(*got, wide)
+    np.testing.assert_array_equal(to_np(out[0]), to_np(body(*got, wide)[0]))
+    assert not np.array_equal(to_np(out[0]), to_np(body(*got, wide)[0]) - 2.0)
+    # a carry that needs a gradient: autograd sees the recorded operations
+    xg = be.asarray(np.array([0.1, 0.2, 0.3]))
+    xg.requires_grad_(True)
+    y = f(*f(xg, n0, s0), s0)[0]
+    (gx,) = __import__("torch").autograd.grad(y.sum(), (xg,))
+    v = np.array([0.1, 0.2, 0.3])
+    d1 = 0.5 + np.cos(v)
+    v1 = v * 0.5 + np.sin(v) + 1.0
+    np.testing.assert_allclose(to_np(gx), (0.5 + np.cos(v1)) * d1, rtol=1e-12)
+
+
+def test_nuts_draws_do_not_depend_on_the_split_last_capability(grad_backend, monkeypatch):
+    """The flat vector of latent values is cut into sites with the backend's ``split_last``
+    where it has one (torch: one operation, and one for its gradient): the draws are those of
+    the slicing path, bit for bit, and the leaf is still recorded."""
+    be = grad_backend
+    split = getattr(be, "split_last", None)
+    if split is None:
+        assert _record_graph(be) is None  # the engines that record (torch) have it
+        return
+    parts = split(be.asarray(np.arange(6.0)), [1, 2, 3])
+    assert [to_np(p).tolist() for p in parts] == [[0.0], [1.0, 2.0], [3.0, 4.0, 5.0]]
+    _same_draws_without(be, monkeypatch, "split_last", 5)

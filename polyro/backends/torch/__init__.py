@@ -156,6 +156,18 @@ def take_row(x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
     return torch.index_select(x, 0, i.reshape(1))[0]
 
 
+def split_last(x: torch.Tensor, sizes: list[int]) -> tuple[torch.Tensor, ...]:
+    """``x`` cut along its last axis into consecutive pieces of ``sizes``: one operation, whose
+    gradient is one operation too (slices would take one each, and their gradients one each
+    plus the sums joining them). An optional capability (inference reaches it with
+    ``getattr(be, "split_last", None)``).
+
+    >>> [p.tolist() for p in split_last(torch.arange(5), [1, 4])]
+    [[0], [1, 2, 3, 4]]
+    """
+    return torch.split(x, sizes, dim=-1)
+
+
 def host_view(x: Any) -> np.ndarray | None:
     """A zero-copy numpy view of a CPU tensor (detached); None for a tensor on another device
     or one inside a ``torch.func`` transform (no plain storage to view).

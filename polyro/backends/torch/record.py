@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from .graph_rewrites import simplify
 
 __all__ = ["record_fn", "record_graph", "host_call"]
 
@@ -175,16 +178,44 @@ def _signature(args: Sequence[Any], floats_only: bool = True) -> tuple | None:
     return tuple(sig)
 
 
-def _fits(args: Sequence[Any], sig: tuple) -> bool:
+def _fits(args: Sequence[Any], sig: tuple, start: int = 0) -> bool:
     """Whether a recording made for ``sig`` serves ``args`` (plain tensors of its shapes, dtypes
-    and devices, outside ``torch.func`` transforms)."""
+    and devices, outside ``torch.func`` transforms); the arguments before ``start`` are known to
+    fit."""
     if len(args) != len(sig) or _transforms_active():
         return False
-    for a, (shape, dtype, device) in zip(args, sig, strict=True):
+    for i in range(start, len(sig)):
+        a = args[i]
+        shape, dtype, device = sig[i]
         if type(a) is not torch.Tensor or a.dtype != dtype or a.shape != shape or (
                 a.device != device):
             return False
     return True
+
+
+#: carry signature -> [the last outputs of a recording with that carry, whether they are free
+#: of autograd]. Recordings with one carry signature (a loop body recorded in two variants, say)
+#: share the cell: an output of either, passed back, needs no check.
+_CARRY_CELLS: dict[tuple, list] = {}
+
+
+def _carry_cell(carry_sig: tuple) -> list:
+    """The shared cell of ``carry_sig`` (:data:`_CARRY_CELLS`)."""
+    with _lock:
+        if len(_CARRY_CELLS) > 64:  # many models in one process: start over (cells stay valid)
+            _CARRY_CELLS.clear()
+        return _CARRY_CELLS.setdefault(carry_sig, [(), False])
+
+
+def _carry_length(out_sig: tuple | None, sig: tuple) -> int:
+    """How many leading outputs have the signature of the argument at their position: a loop
+    that passes them back as those arguments (its carry) needs no check of them."""
+    k = 0
+    for o, i in zip(out_sig or (), sig, strict=False):
+        if o != i:
+            break
+        k += 1
+    return k
 
 
 def _value_and_grads(fn: Callable, args: Sequence[torch.Tensor]) -> tuple[Any, list]:
@@ -463,9 +494,14 @@ def _dispatch_graph(fn: Callable, examples: tuple) -> tuple[Callable | None, tup
         warnings.simplefilter("ignore")
         graph, _ = _get_trace_graph(replay, (*examples, *[env0[i] for i in extra]))
     # structural clean-ups that leave every value as it is: operations on constants alone (the
-    # data's) done once here, repeated operations merged, unused ones dropped
-    for rewrite in ("_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_dce"):
-        getattr(torch._C, rewrite, lambda g: None)(graph)
+    # data's) done once here, operations that return their input dropped (graph_rewrites),
+    # repeated operations merged, unused ones dropped
+    passes = [getattr(torch._C, name, lambda g: None) for name in
+              ("_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_dce")]
+    passes[0](graph)
+    simplify(graph)
+    for rewrite in passes:
+        rewrite(graph)
     graph_fn = torch._C.CompilationUnit().create_function("polyro_recorded_step", graph)
     # The graph holds the backward pass as plain operations, so when no input requires a
     # gradient, autograd has nothing to record: its dispatch layer (and the view and version
@@ -473,12 +509,16 @@ def _dispatch_graph(fn: Callable, examples: tuple) -> tuple[Callable | None, tup
     # Not with an in-place operation in the graph: version counters must still see those.
     below = _below_autograd if not any(n.kind().endswith("_") for n in graph.nodes()) else None
 
-    def run(args: Sequence[torch.Tensor]) -> Any:
+    def run(args: Sequence[torch.Tensor], grad: bool | None = None) -> Any:
+        """The graph at ``args``; ``grad``: whether any of them requires a gradient (None:
+        look)."""
+        if grad is None:
+            grad = any(a.requires_grad for a in args)
         if host:
             env = dict(enumerate(args))
             _run_tape(host, env)
             args = (*args, *[env[i] for i in extra])
-        if below is not None and not any(a.requires_grad for a in args):
+        if below is not None and not grad:
             with below():
                 return _run_plain(graph_fn, args)
         return _run_plain(graph_fn, args)
@@ -541,12 +581,24 @@ def record_graph(fn: Callable[..., tuple], example_args: Sequence[Any],
     except Exception:  # noqa: BLE001 - anything the tracers cannot handle: stay eager
         return None
     single = len(want) == 1
+    carry = _carry_length(_signature(want, floats_only=False), sig)
+    last = _carry_cell(sig[:carry])
 
     def recorded(*args: Any) -> tuple:
-        if _fits(args, sig):
-            out = run(args)
-            return (out,) if single else tuple(out)
-        return tuple(fn(*args))
+        prev, prev_free = last
+        k = min(len(prev), carry)
+        if k and len(args) == len(sig) and all(map(operator.is_, args[:k], prev[:k])):
+            if not _fits(args, sig, k):
+                return tuple(fn(*args))
+            grad = not prev_free or any(args[i].requires_grad for i in range(k, len(args)))
+        elif _fits(args, sig):
+            grad = any(a.requires_grad for a in args)
+        else:
+            return tuple(fn(*args))
+        out = run(args, grad)
+        out = (out,) if single else tuple(out)
+        last[0], last[1] = out, not grad
+        return out
 
     recorded.__wrapped__ = fn  # type: ignore[attr-defined]
     return recorded

@@ -138,15 +138,18 @@ def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
 
 
 def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, check_tab: Any,
-               xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None
-               ) -> Callable:
+               xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None,
+               parity: int | None = None) -> Callable:
     """``leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass) -> _Sub``: one
     leapfrog step of a subtree with its bookkeeping (multinomial weight and choice,
     checkpoints, U-turn checks, and whether another of the subtree's ``n_leaves`` follows).
     Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
     it can be recorded as one graph. ``take_row(x, i)`` (one chain only: ``i`` a 0-d index)
     is the backend's ``x[i]`` for a non-negative index, where it has one (fewer operations
-    than the array API's ``take``, which also wraps negative indices)."""
+    than the array API's ``take``, which also wraps negative indices). ``parity`` 0 or 1
+    makes a leaf for even or odd leaf indices only (the caller knows which comes: it counts
+    the leaves of an eager loop), with only that half of the bookkeeping; ``None`` (the
+    default) serves both, choosing by ``s.n``."""
     inf_f = float("inf")
     pick = _picker(take_row, xp)
     if take_row is None:
@@ -172,7 +175,6 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
         # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
         # here, momentum sum before it); odd leaf: U-turn checks of the sub-subtrees ending
         # here
-        odd = xp.bitwise_and(s.n, 1) == 1
 
         def write(op: Any) -> Any:
             ck_v, ck_s, no = op
@@ -187,8 +189,11 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
                 (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
             return ck_v, ck_s, xp.any(row(check_tab, s.n) & turn, axis=-1)
 
-        ck_v, ck_s, turning = branch(odd, check, write,
-                                     (s.ck_r, s.ck_s, xp.zeros_like(s.turning)))
+        ops = (s.ck_r, s.ck_s, xp.zeros_like(s.turning))
+        if parity is None:
+            ck_v, ck_s, turning = branch(xp.bitwise_and(s.n, 1) == 1, check, write, ops)
+        else:
+            ck_v, ck_s, turning = (check if parity else write)(ops)
         n = s.n + 1
         diverging = delta > max_delta
         return _Sub(
@@ -200,21 +205,54 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
     return leaf
 
 
+def _make_merge(spec: MassSpec, xp: Any, sel: Callable, at_depth: Callable,
+                direction: bool | None = None) -> Callable:
+    """``merge(t, s, fwd, log_u_top, inv_mass) -> _Tree``: a doubling's subtree ``s`` joined to
+    the tree ``t`` on the side ``fwd`` (multinomial choice between the two by their weights,
+    new ends, the U-turn check of the whole trajectory). Every array it reads is an argument,
+    so that with ``where`` selects (``sel``) it can be recorded as one graph. ``direction``
+    (True: forward) makes a merge for that side only, known to the caller (``fwd`` ignored)."""
+
+    def merge(t: _Tree, s: _Sub, fwd: Any, log_u_top: Any, inv_mass: tuple) -> _Tree:
+        valid = (~s.turning) & (~s.diverging)
+        accept = valid & (at_depth(log_u_top, t.depth) < s.w - t.w)
+        if direction is None:
+            xl, rl, gl = sel(fwd, (t.xl, t.rl, t.gl), (s.x, s.r, s.g))
+            xr, rr, gr = sel(fwd, (s.x, s.r, s.g), (t.xr, t.rr, t.gr))
+        elif direction:
+            (xl, rl, gl), (xr, rr, gr) = (t.xl, t.rl, t.gl), (s.x, s.r, s.g)
+        else:
+            (xl, rl, gl), (xr, rr, gr) = (s.x, s.r, s.g), (t.xr, t.rr, t.gr)
+        rsum = t.rsum + s.rsum
+        turning = _is_turning(velocity(spec, inv_mass, rl, xp),
+                              velocity(spec, inv_mass, rr, xp), rsum, xp)
+        return _Tree(
+            xl, rl, gl, xr, rr, gr,
+            *sel(accept, (s.xp, s.pep, s.gp, s.ep), (t.xp, t.pep, t.gp, t.ep)),
+            xp.logaddexp(t.w, s.w), rsum, t.depth + 1,
+            s.turning | (valid & turning), s.diverging,
+            t.sum_acc + s.sum_acc, t.n_steps + s.n,
+        )
+
+    return merge
+
+
 class LeafRunner:
     """The leaf step of one chain (no batch) on an engine that runs eagerly: the Python-branch
     form runs until the backend records the ``where`` form as one graph (potential, gradient and
     bookkeeping together; see :class:`~polyro.inference.recording.LazyRecording`). Both forms
-    compute the same numbers, bit for bit."""
+    compute the same numbers, bit for bit. Even and odd leaves are two recordings, each with
+    its half of the bookkeeping (checkpoint writes, U-turn checks): the loop that calls the
+    runner counts its leaves and passes ``parity``."""
+
+    #: Whether ``__call__`` takes the leaf's ``parity`` (0 or 1, known to the caller).
+    takes_parity = True
 
     def __init__(self, be: Any, vg: Callable, spec: MassSpec, max_depth: int,
                  max_delta: float) -> None:
         xp = be.xp
         tabs = tuple(xp.asarray(t) for t in _checkpoint_tables(max_depth))
         take_row = getattr(be, "take_row", None)
-        eager = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, False),
-                           make_branch(be, False), take_row)
-        where = _make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, True),
-                           make_branch(be, True), take_row)
         n = len(_Sub._fields)
 
         def flat(fn: Callable) -> Callable:
@@ -222,16 +260,42 @@ class LeafRunner:
                 return tuple(fn(_Sub(*a[:n]), *a[n:n + 5], tuple(a[n + 5:])))
             return run
 
-        self._rec = LazyRecording(be, flat(eager), flat(where))
+        def recording(parity: int) -> LazyRecording:
+            eager, where = (_make_leaf(vg, spec, max_delta, *tabs, xp, make_select(be, b),
+                                       make_branch(be, b), take_row, parity) for b in (False, True))
+            return LazyRecording(be, flat(eager), flat(where))
+
+        self._recs = (recording(0), recording(1))
+        at_depth = _picker(take_row, xp)
+        nt, ns = len(_Tree._fields), len(_Sub._fields)
+
+        def flat_merge(fn: Callable) -> Callable:
+            def run(*a: Any) -> tuple:
+                return tuple(fn(_Tree(*a[:nt]), _Sub(*a[nt:nt + ns]), None, a[nt + ns],
+                                tuple(a[nt + ns + 1:])))
+            return run
+
+        def merge_recording(direction: bool) -> LazyRecording:
+            eager, where = (_make_merge(spec, xp, make_select(be, b), at_depth, direction)
+                            for b in (False, True))
+            return LazyRecording(be, flat_merge(eager), flat_merge(where))
+
+        self._merges = (merge_recording(False), merge_recording(True))
 
     @property
     def recorded(self) -> bool:
-        """Whether leaves now run as one recorded graph."""
-        return self._rec.recorded
+        """Whether leaves now run as recorded graphs (both parities)."""
+        return all(r.recorded for r in self._recs)
+
+    def merge(self, t: _Tree, s: _Sub, fwd: bool, log_u_top: Any, inv_mass: tuple) -> _Tree:
+        """A doubling's subtree joined to the tree (:func:`_make_merge`) on the side ``fwd``
+        (a Python bool), recorded once hot."""
+        return _Tree(*self._merges[fwd](*t, *s, log_u_top, *inv_mass))
 
     def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
-                 n_leaves: Any, inv_mass: tuple) -> _Sub:
-        return _Sub(*self._rec(*s, step_e, energy0, log_u_leaf, base, n_leaves, *inv_mass))
+                 n_leaves: Any, inv_mass: tuple, parity: int = 0) -> _Sub:
+        return _Sub(*self._recs[parity](*s, step_e, energy0, log_u_leaf, base, n_leaves,
+                                         *inv_mass))
 
 
 def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
@@ -274,15 +338,26 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
 
     def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
         x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
-        step_e = xp.where(fwd, step, -step)[..., None]
+        if isinstance(fwd, bool):
+            step_e = (step if fwd else -step)[..., None]
+        else:
+            step_e = xp.where(fwd, step, -step)[..., None]
         n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
         base = tree.n_steps
 
         def cond(s: _Sub) -> Any:  # computed by the leaf itself (in its recorded graph)
             return s.go
 
-        def body(s: _Sub) -> _Sub:
-            return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
+        if getattr(leaf, "takes_parity", False):  # an eager loop: leaf n is the n-th call
+            count = [0]
+
+            def body(s: _Sub) -> _Sub:
+                parity = count[0] & 1
+                count[0] += 1
+                return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass, parity)
+        else:
+            def body(s: _Sub) -> _Sub:
+                return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
 
         init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
                     ck_zero, zero_i, false, false, zero_f, ~false)
@@ -294,24 +369,22 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         return (t.depth < limit) & (~t.turning) & (~t.diverging)
 
     at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)  # v[..., depth]
+    if getattr(leaf, "takes_parity", False):
+        # one chain in an eager loop (a LeafRunner): the directions are read once, and each
+        # doubling's side is a Python bool (doubling k is the k-th call)
+        host_dirs = [bool(v) for v in be.to_numpy(dirs).reshape(-1)]
+        done = [0]
 
-    def tree_body(t: _Tree) -> _Tree:
-        fwd = at_depth(dirs, t.depth)
-        s = build_subtree(t, fwd)
-        valid = (~s.turning) & (~s.diverging)
-        accept = valid & (at_depth(log_u_top, t.depth) < s.w - t.w)
-        xl, rl, gl = sel(fwd, (t.xl, t.rl, t.gl), (s.x, s.r, s.g))
-        xr, rr, gr = sel(fwd, (s.x, s.r, s.g), (t.xr, t.rr, t.gr))
-        rsum = t.rsum + s.rsum
-        turning = _is_turning(velocity(spec, inv_mass, rl, xp),
-                              velocity(spec, inv_mass, rr, xp), rsum, xp)
-        return _Tree(
-            xl, rl, gl, xr, rr, gr,
-            *sel(accept, (s.xp, s.pep, s.gp, s.ep), (t.xp, t.pep, t.gp, t.ep)),
-            xp.logaddexp(t.w, s.w), rsum, t.depth + 1,
-            s.turning | (valid & turning), s.diverging,
-            t.sum_acc + s.sum_acc, t.n_steps + s.n,
-        )
+        def tree_body(t: _Tree) -> _Tree:
+            fwd = host_dirs[done[0]]
+            done[0] += 1
+            return leaf.merge(t, build_subtree(t, fwd), fwd, log_u_top, inv_mass)
+    else:
+        merge = _make_merge(spec, xp, sel, at_depth)
+
+        def tree_body(t: _Tree) -> _Tree:
+            fwd = at_depth(dirs, t.depth)
+            return merge(t, build_subtree(t, fwd), fwd, log_u_top, inv_mass)
 
     init = _Tree(x, r0, g, x, r0, g, x, pe, g, energy0, zero_f, r0, zero_i, false, false,
                  zero_f, zero_i)

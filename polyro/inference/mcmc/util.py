@@ -109,16 +109,19 @@ class FlatLayout:
         """Split ``flat`` (``(*batch, size)``) back into the tree structure."""
         from polyro import backends
 
-        xp = backends.namespace(flat)
+        be = backends.backend_of(flat)
+        xp = be.xp
         batch = tuple(flat.shape[:-1])
-        out = []
-        for k, shape in zip(self.keys, self.shapes, strict=False):
-            a, b = self.slices[k]
-            part = flat if (a == 0 and b == self.size) else flat[..., a:b]
-            out.append(xp.reshape(part, batch + shape))
+        split = getattr(be, "split_last", None)  # one operation for all pieces (torch)
+        if split is not None and len(self.sizes) > 1:
+            parts = split(flat, self.sizes)
+        else:
+            parts = [flat if (a == 0 and b == self.size) else flat[..., a:b]
+                     for a, b in (self.slices[k] for k in self.keys)]
+        out = [xp.reshape(part, batch + shape)
+               for part, shape in zip(parts, self.shapes, strict=True)]
         if self.is_dict:
             return dict(zip(self.keys, out, strict=False))
-        be = backends.backend_of(flat)
         return be.tree_unflatten(self.treedef, out)
 
 
@@ -131,9 +134,10 @@ def _leaves_any(tree: Any) -> list[Any]:
 
 
 def expand_as(pred: Any, x: Any, xp: Any) -> Any:
-    """Append singleton axes to ``pred`` so it broadcasts against ``x`` from the left."""
+    """Append singleton axes to ``pred`` so it broadcasts against ``x`` from the left (a 0-d
+    ``pred`` broadcasts as it is)."""
     extra = x.ndim - pred.ndim
-    if extra <= 0:
+    if extra <= 0 or pred.ndim == 0:
         return pred
     return xp.reshape(pred, tuple(pred.shape) + (1,) * extra)
 
