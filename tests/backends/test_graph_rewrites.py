@@ -29,6 +29,10 @@ CASES = [
      f"  %y : {D3} = aten::mul(%x, %o)\n  %w : {D3} = aten::mul(%o, %y)", "%w", 2, []),
     ("div_one", f"%o : {D0} = prim::Constant[value={{1}}]()\n"
      f"  %y : {D3} = aten::div(%x, %o)", "%y", 1, []),
+    ("pow_one", f"%o : float = prim::Constant[value=1.]()\n"
+     f"  %y : {D3} = aten::pow(%x, %o)", "%y", 1, []),
+    ("pow_two_kept", f"%o : float = prim::Constant[value=2.]()\n"
+     f"  %y : {D3} = aten::pow(%x, %o)", "%y", 0, ["aten::pow"]),
     ("expand_same", "%s : int[] = prim::Constant[value=[3]]()\n"
      "  %f : bool = prim::Constant[value=0]()\n"
      f"  %y : {D3} = aten::expand(%x, %s, %f)", "%y", 1, []),

@@ -64,7 +64,8 @@ class Normal(Distribution):
     def log_prob(self, value: Any) -> Any:
         be, xp, value = as_value(self.loc, value)
         z = (value - self.loc) / self.scale
-        return -0.5 * z * z - xp.log(self.scale) - HALF_LOG_2PI
+        # the constant part in one term: one operation fewer, forward, for a fixed scale
+        return -0.5 * xp.square(z) - (xp.log(self.scale) + HALF_LOG_2PI)
 
     def cdf(self, value: Any) -> Any:
         be, xp, value = as_value(self.loc, value)
