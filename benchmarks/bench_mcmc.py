@@ -9,13 +9,21 @@ call (measured inside a compiled loop) and the overhead ratio per-leapfrog / per
 
     python benchmarks/bench_mcmc.py [--only jax|torch] [--quick] [--iters N]
                                     [--cases eight_schools,logistic_5000x20] [--peers pyro]
+                                    [--seeds K]
+
+With ``--seeds K`` every implementation runs seeds 0..K-1 (seed by seed, the implementations in
+turn) and the table gives each run, the medians, and the median of the per-seed CPU-time ratios
+polyro-torch / Pyro: one seed's time depends on where its step-size adaptation lands (the
+number of leapfrog steps per transition), so a ratio of single runs can be luck.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
+import statistics
 import time
 
 import numpy as np
@@ -89,14 +97,14 @@ def sample_loop_time(be, kernel, state, n=200):
     return (time.perf_counter() - t) / max(steps, 1)
 
 
-def run_polyro(name, model, args, warmup, samples):
+def run_polyro(name, model, args, warmup, samples, seed=0):
     polyro.set_default_dtype("float64")
     with polyro.backend(name) as be:
         args = tuple(be.asarray(a) for a in args)
         kernel = NUTS(model)
         m = MCMC(kernel, num_warmup=warmup, num_samples=samples, progress_bar=False)
         t, c = time.perf_counter(), time.process_time()
-        m.run(be.key(0), *args)
+        m.run(be.key(seed), *args)
         total, cpu = time.perf_counter() - t, time.process_time() - c
         ex = m.get_extra_fields()
         steps = int(ex["num_steps"].sum())
@@ -104,7 +112,7 @@ def run_polyro(name, model, args, warmup, samples):
                "divergences": int(ex["diverging"].sum()),
                "mean_tree_steps": float(ex["num_steps"].mean()),
                "step_size": float(ex["step_size"][-1])}
-        if getattr(be, "SUPPORTS_JIT", False):
+        if getattr(be, "SUPPORTS_JIT", False) and seed == 0:
             state = m.last_state
             g = grad_call_time(be, kernel, state)
             lf = sample_loop_time(be, kernel, state)
@@ -112,7 +120,7 @@ def run_polyro(name, model, args, warmup, samples):
         return out
 
 
-def run_numpyro(model_name, args, warmup, samples):  # pragma: no cover - optional peer
+def run_numpyro(model_name, args, warmup, samples, seed=0):  # pragma: no cover - optional peer
     import jax
     import numpyro
     import numpyro.distributions as nd
@@ -136,11 +144,11 @@ def run_numpyro(model_name, args, warmup, samples):  # pragma: no cover - option
                 numpyro.sample("y", nd.Bernoulli(logits=X @ w + b), obs=y)
     m = NMCMC(NNUTS(model), num_warmup=warmup, num_samples=samples, progress_bar=False)
     t = time.perf_counter()
-    m.run(jax.random.PRNGKey(0), *args)
+    m.run(jax.random.PRNGKey(seed), *args)
     return {"total_s": time.perf_counter() - t}
 
 
-def run_pyro(model_name, args, warmup, samples):  # pragma: no cover - optional peer
+def run_pyro(model_name, args, warmup, samples, seed=0):  # pragma: no cover - optional peer
     """Pyro's NUTS on the same model and data (float64, one chain); CPU time as well as wall
     time, since CPU time is what a side-by-side ratio on a busy machine can rely on."""
     import pyro
@@ -150,7 +158,7 @@ def run_pyro(model_name, args, warmup, samples):  # pragma: no cover - optional 
     from pyro.infer import NUTS as PNUTS
 
     torch.set_default_dtype(torch.float64)
-    pyro.set_rng_seed(0)
+    pyro.set_rng_seed(seed)
     if model_name == "eight_schools":
         def model(y, sigma):
             mu = pyro.sample("mu", pd.Normal(0.0, 5.0))
@@ -179,6 +187,8 @@ def main() -> None:
     ap.add_argument("--cases", default="eight_schools,logistic_5000x20")
     ap.add_argument("--peers", default="numpyro,pyro",
                     help="peers to run (comma separated; '' for none)")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="run seeds 0..K-1 of every implementation and report medians")
     opts = ap.parse_args()
     q = 10 if opts.quick else 1
     X, y = logistic_data()
@@ -190,31 +200,43 @@ def main() -> None:
     peers = [p for p in opts.peers.split(",") if p]
     results = {}
     for case, model, args, w, s in cases:
+        impls = {}  # key -> run(seed): polyro's engines, then the peers
         for name in ("jax", "torch"):
             if opts.only and name != opts.only:
                 continue
             if importlib.util.find_spec(name) is None:
                 results[f"{case}/polyro-{name}"] = "skipped (engine not installed)"
                 continue
-            results[f"{case}/polyro-{name}"] = run_polyro(name, model, args, w, s)
-            print(case, name, json.dumps(results[f"{case}/polyro-{name}"]), flush=True)
-        if "numpyro" not in peers:
-            pass
-        elif importlib.util.find_spec("numpyro") is not None:
-            results[f"{case}/numpyro"] = run_numpyro(case.split("_5000")[0], args, w, s)
-        else:
-            results[f"{case}/numpyro"] = "skipped (numpyro not installed)"
-        if "pyro" not in peers:
-            pass
-        elif importlib.util.find_spec("pyro") is None:
-            results[f"{case}/pyro"] = "skipped (pyro-ppl not installed)"
-        else:  # pragma: no cover
-            results[f"{case}/pyro"] = run_pyro(case.split("_5000")[0], args, w, s)
-            mine = results.get(f"{case}/polyro-torch")
-            if isinstance(mine, dict):
-                results[f"{case}/torch_over_pyro_cpu"] = mine["cpu_s"] / results[
-                    f"{case}/pyro"]["cpu_s"]
-            print(case, "pyro", json.dumps(results[f"{case}/pyro"]), flush=True)
+            impls[f"polyro-{name}"] = functools.partial(run_polyro, name, model, args, w, s)
+        short = case.split("_5000")[0]
+        for peer, fn in (("numpyro", run_numpyro), ("pyro", run_pyro)):
+            if peer not in peers:
+                continue
+            if importlib.util.find_spec(peer if peer == "numpyro" else "pyro") is None:
+                results[f"{case}/{peer}"] = f"skipped ({peer} not installed)"
+                continue
+            impls[peer] = functools.partial(fn, short, args, w, s)
+        # seed by seed, every implementation in turn: a machine whose speed drifts affects
+        # all of them alike
+        runs: dict[str, list] = {k: [] for k in impls}
+        for seed in range(opts.seeds):
+            for key, fn in impls.items():
+                runs[key].append(fn(seed=seed))
+                print(case, key, f"seed {seed}", json.dumps(runs[key][-1]), flush=True)
+        for key, out in runs.items():
+            if len(out) == 1:
+                results[f"{case}/{key}"] = out[0]
+            else:
+                results[f"{case}/{key}"] = {
+                    "median": {f: statistics.median(r[f] for r in out) for f in out[0]
+                               if isinstance(out[0][f], (int, float))},
+                    "runs": out}
+        if "polyro-torch" in runs and "pyro" in runs:
+            ratios = [a["cpu_s"] / b["cpu_s"]
+                      for a, b in zip(runs["polyro-torch"], runs["pyro"], strict=True)]
+            results[f"{case}/torch_over_pyro_cpu"] = statistics.median(ratios)
+            if len(ratios) > 1:
+                results[f"{case}/torch_over_pyro_cpu_per_seed"] = ratios
     print(json.dumps(results, indent=1))
 
 

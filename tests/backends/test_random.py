@@ -134,6 +134,10 @@ def test_compiled_kernel_known_answers_and_boundaries():
         K.counters(0, 0, 2**32 - 2, y, np.empty(4, np.uint32))
     with pytest.raises(ValueError, match="32-bit"):
         K.counters(2**32, 0, 0, y, np.empty(4, np.uint32))
+    with pytest.raises(ValueError, match="whole float64 values"):
+        K.open_uniforms(0, 0, bytearray(12), True)
+    with pytest.raises(ValueError, match="32-bit"):
+        K.open_uniforms(2**32, 0, bytearray(8), True)
     with pytest.raises(BufferError if sys.version_info >= (3, 12) else (TypeError, BufferError)):
         K.counters(0, 0, 0, np.empty(8, np.uint32)[::2], np.empty(4, np.uint32))
 
@@ -157,6 +161,17 @@ def test_draws_same_with_and_without_the_compiled_kernel(backend, monkeypatch):
         got[name] = [N(backend.random_bits(k, (2501,))), N(backend.split(k, 300)),
                      N(backend.uniform(k, (2501,), "float32")), N(backend.normal(k, (2501,))),
                      N(backend.normal(k, (3, 1001), "float32"))]
+        opener = getattr(backend, "open_uniforms", None)  # MCMC's uniforms (torch)
+        for dt in ("float64", "float32") if opener is not None else ():
+            key_next, u = opener(k, 1054, backend.dtype(dt))
+            got[name] += [N(key_next), N(u)]
+            # the oracle: the words of random_bits, as (w + 0.5) * 2**-32 clipped, in numpy
+            words = np.asarray(jax.random.bits(jk, (1056,), jnp.uint32))
+            np.testing.assert_array_equal(N(key_next).astype(np.uint64), words[:2])
+            eps = np.finfo(dt).eps
+            want = np.clip((words[2:].astype(dt) + np.array(0.5, dt)) * np.array(2.0**-32, dt),
+                           np.array(eps, dt), np.array(1 - eps, dt))
+            np.testing.assert_array_equal(N(u), want)
         np.testing.assert_array_equal(got[name][0].astype(np.uint64), ref)
     for a, b in zip(got["kernel"], got["ufuncs"], strict=True):
         assert a.dtype == b.dtype

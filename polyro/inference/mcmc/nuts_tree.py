@@ -266,13 +266,15 @@ class LeafRunner:
             return LazyRecording(be, flat(eager), flat(where))
 
         self._recs = (recording(0), recording(1))
+        self._max_depth = max_depth
         at_depth = _picker(take_row, xp)
         nt, ns = len(_Tree._fields), len(_Sub._fields)
 
         def flat_merge(fn: Callable) -> Callable:
-            def run(*a: Any) -> tuple:
-                return tuple(fn(_Tree(*a[:nt]), _Sub(*a[nt:nt + ns]), None, a[nt + ns],
-                                tuple(a[nt + ns + 1:])))
+            def run(*a: Any) -> tuple:  # the new tree, and whether it may grow again
+                t = fn(_Tree(*a[:nt]), _Sub(*a[nt:nt + ns]), None, a[nt + ns],
+                       tuple(a[nt + ns + 1:]))
+                return (*t, ~(t.turning | t.diverging))
             return run
 
         def merge_recording(direction: bool) -> LazyRecording:
@@ -281,16 +283,28 @@ class LeafRunner:
             return LazyRecording(be, flat_merge(eager), flat_merge(where))
 
         self._merges = (merge_recording(False), merge_recording(True))
+        self._xp, self._counts = xp, None
 
     @property
     def recorded(self) -> bool:
         """Whether leaves now run as recorded graphs (both parities)."""
         return all(r.recorded for r in self._recs)
 
-    def merge(self, t: _Tree, s: _Sub, fwd: bool, log_u_top: Any, inv_mass: tuple) -> _Tree:
+    def merge(self, t: _Tree, s: _Sub, fwd: bool, log_u_top: Any, inv_mass: tuple
+              ) -> tuple[_Tree, Any]:
         """A doubling's subtree joined to the tree (:func:`_make_merge`) on the side ``fwd``
-        (a Python bool), recorded once hot."""
-        return _Tree(*self._merges[fwd](*t, *s, log_u_top, *inv_mass))
+        (a Python bool), recorded once hot; with it, whether the new tree may grow again
+        (no U-turn, no divergence)."""
+        out = self._merges[fwd](*t, *s, log_u_top, *inv_mass)
+        return _Tree(*out[:-1]), out[-1]
+
+    def leaf_counts(self, depth: Any) -> tuple:
+        """``2**d`` for every depth ``d`` the tables allow, as arrays like ``depth`` (made once:
+        the eager loop knows each doubling's depth)."""
+        if self._counts is None or self._counts[0].dtype != depth.dtype:
+            self._counts = tuple(self._xp.asarray(1 << d, dtype=depth.dtype)
+                                 for d in range(self._max_depth + 1))
+        return self._counts
 
     def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
                  n_leaves: Any, inv_mass: tuple, parity: int = 0) -> _Sub:
@@ -336,13 +350,22 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         leaf = _make_leaf(vg, spec, max_delta, xp.asarray(write_np), xp.asarray(check_np), xp,
                           sel, branch)
 
+    host = getattr(leaf, "takes_parity", False)  # one chain in an eager loop (a LeafRunner)
+    if host:  # what the eager loop knows: the directions (read once) and each doubling's depth
+        host_dirs = be.to_numpy(dirs).reshape(-1).tolist()
+        host_steps = {True: step[..., None], False: (-step)[..., None]}
+        counts = leaf.leaf_counts(zero_i)
+        zero_r, true = xp.zeros_like(r0), ~false
+        done = [0]  # doublings so far: the tree's depth
+        grows = [True]  # the last join left the tree growing (no U-turn, no divergence)
+
     def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
         x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
-        if isinstance(fwd, bool):
-            step_e = (step if fwd else -step)[..., None]
+        if host:
+            step_e, n_leaves = host_steps[fwd], counts[done[0]]
         else:
             step_e = xp.where(fwd, step, -step)[..., None]
-        n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
+            n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
         base = tree.n_steps
 
         def cond(s: _Sub) -> Any:  # computed by the leaf itself (in its recorded graph)
@@ -359,8 +382,12 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
             def body(s: _Sub) -> _Sub:
                 return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
 
-        init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
-                    ck_zero, zero_i, false, false, zero_f, ~false)
+        if host:
+            init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, zero_r, ck_zero, ck_zero,
+                        zero_i, false, false, zero_f, true)
+        else:
+            init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
+                        ck_zero, zero_i, false, false, zero_f, ~false)
         return masked_while(be, cond, body, init, batched)
 
     limit = max_depth if depth_limit is None else depth_limit
@@ -369,16 +396,19 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         return (t.depth < limit) & (~t.turning) & (~t.diverging)
 
     at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)  # v[..., depth]
-    if getattr(leaf, "takes_parity", False):
-        # one chain in an eager loop (a LeafRunner): the directions are read once, and each
-        # doubling's side is a Python bool (doubling k is the k-th call)
-        host_dirs = [bool(v) for v in be.to_numpy(dirs).reshape(-1)]
-        done = [0]
+    if host:  # each doubling's side a Python bool (doubling k is the k-th call)
+        host_limit = int(be.to_numpy(limit)) if depth_limit is not None else max_depth
+
+        def tree_cond(t: _Tree) -> Any:  # noqa: F811 - what the eager loop knows already
+            return done[0] < host_limit and grows[0]
 
         def tree_body(t: _Tree) -> _Tree:
             fwd = host_dirs[done[0]]
+            sub = build_subtree(t, fwd)
             done[0] += 1
-            return leaf.merge(t, build_subtree(t, fwd), fwd, log_u_top, inv_mass)
+            t, go = leaf.merge(t, sub, fwd, log_u_top, inv_mass)
+            grows[0] = bool(go)
+            return t
     else:
         merge = _make_merge(spec, xp, sel, at_depth)
 
