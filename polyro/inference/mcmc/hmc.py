@@ -163,6 +163,12 @@ def _check_potential_init(xp: Any, pe: Any, g: Any, layout: FlatLayout) -> None:
         )
 
 
+def _same_leaves(d: Any, other: Any, values: tuple) -> bool:
+    """``other`` is the dict ``d`` still holding the objects ``values`` (not edited since)."""
+    return other is d and len(d) == len(values) and all(
+        a is b for a, b in zip(d.values(), values, strict=True))
+
+
 class HMC:
     """Hamiltonian Monte Carlo (Neal 2011) with a fixed trajectory length.
 
@@ -217,6 +223,9 @@ class HMC:
         self.find_heuristic_step_size = find_heuristic_step_size
         self._postprocess: Callable | None = None
         self._potential: Callable | None = None
+        # the last state's z and z_grad (dicts and their values) with the flat vectors they
+        # came from: the next transition starts from those without concatenating again
+        self._flat_memo: tuple | None = None
 
     #: Pyro's and NumPyro's kernel options with no effect here (see the class docstring)
     _NO_EFFECT = frozenset({"jit_compile", "jit_options", "ignore_jit_warnings",
@@ -318,6 +327,7 @@ class HMC:
         self._batched = num_chains is not None
         self._bshape = (int(num_chains),) if self._batched else ()
         keys = sorted(params) if isinstance(params, dict) else []
+        self._flat_memo = None
         self._layout = FlatLayout(params, order=self._block_order(keys),
                                   batch_ndim=1 if self._batched else 0)
         self._spec = self._mass_spec(self._layout)
@@ -462,8 +472,13 @@ class HMC:
         be = backends.current()
         xp = be.xp
         lay = self._layout
-        x = lay.ravel(state.z)
-        g = lay.ravel(state.z_grad)
+        x = g = None
+        memo = self._flat_memo  # the flat vectors behind the last state (engines that run eagerly)
+        if memo is not None and _same_leaves(memo[0], state.z, memo[1]) and _same_leaves(
+                memo[2], state.z_grad, memo[3]):
+            x, g = memo[4], memo[5]
+        if x is None:
+            x, g = lay.ravel(state.z), lay.ravel(state.z_grad)
         key_next, u = draw_uniforms(be, state.rng_key, self._bshape,
                                     self._random_size(x.shape[-1]), x.dtype)
         a = state.adapt_state
@@ -478,5 +493,8 @@ class HMC:
         n_mean = xp.astype(xp.where(i < W, i + 1, i - W + 1), acc.dtype)
         mean_acc = state.mean_accept_prob + (acc - state.mean_accept_prob) / n_mean
         mean_acc = xp.where(i == W, acc, mean_acc)
-        return HMCState(i + 1, lay.unravel(x), pe, lay.unravel(g), energy,
+        z, z_grad = lay.unravel(x), lay.unravel(g)
+        if not getattr(be, "SUPPORTS_JIT", False) and isinstance(z, dict):  # (jit: tracers)
+            self._flat_memo = (z, tuple(z.values()), z_grad, tuple(z_grad.values()), x, g)
+        return HMCState(i + 1, z, pe, z_grad, energy,
                         xp.astype(n_steps, int_dtype(xp)), acc, mean_acc, div, a, key_next)

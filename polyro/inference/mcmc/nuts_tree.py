@@ -159,7 +159,10 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
         row = take_row
 
     def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any, n_leaves: Any,
-             inv_mass: tuple) -> _Sub:
+             inv_mass: tuple, log_u_n: Any = None, row_n: Any = None) -> _Sub:
+        # log_u_n, row_n: where the caller knows the leaf's index (an eager loop), its
+        # log-uniform and its table row (write row of an even leaf, check row of an odd one);
+        # then the caller also stops the loop after n_leaves leaves (``go`` leaves that out)
         x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
         v1 = velocity(spec, inv_mass, r1, xp)
         e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
@@ -169,7 +172,8 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
         delta = xp.where(xp.abs(delta) < inf_f, delta, inf_f)
         lw = -delta
         w_new = xp.logaddexp(s.w, lw)
-        take = pick(log_u_leaf, base + s.n) < lw - w_new
+        u_n = pick(log_u_leaf, base + s.n) if log_u_n is None else log_u_n
+        take = u_n < lw - w_new
         xp_, pep, gp, ep = sel(take, (x1, pe1, g1, e1), (s.xp, s.pep, s.gp, s.ep))
         rsum = s.rsum + r1
         # even leaf: checkpoint (velocity at the first leaf of the sub-subtrees starting
@@ -178,7 +182,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
 
         def write(op: Any) -> Any:
             ck_v, ck_s, no = op
-            w = row(write_tab, s.n)[..., None]
+            w = (row(write_tab, s.n) if row_n is None else row_n)[..., None]
             return (xp.where(w, v1[..., None, :], ck_v), xp.where(w, s.rsum[..., None, :], ck_s),
                     no)
 
@@ -187,7 +191,8 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
             sub_sum = rsum[..., None, :] - ck_s
             turn = (xp.sum(ck_v * sub_sum, axis=-1) <= 0) | \
                 (xp.sum(v1[..., None, :] * sub_sum, axis=-1) <= 0)
-            return ck_v, ck_s, xp.any(row(check_tab, s.n) & turn, axis=-1)
+            ends = row(check_tab, s.n) if row_n is None else row_n
+            return ck_v, ck_s, xp.any(ends & turn, axis=-1)
 
         ops = (s.ck_r, s.ck_s, xp.zeros_like(s.turning))
         if parity is None:
@@ -196,10 +201,12 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
             ck_v, ck_s, turning = (check if parity else write)(ops)
         n = s.n + 1
         diverging = delta > max_delta
+        go = ~(turning | diverging)
         return _Sub(
             x1, r1, g1, xp_, pep, gp, ep,
             w_new, rsum, ck_v, ck_s, n, turning, diverging,
-            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)), (n < n_leaves) & ~(turning | diverging),
+            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)), go if row_n is not None else
+            (n < n_leaves) & go,
         )
 
     return leaf
@@ -241,12 +248,13 @@ class LeafRunner:
     """The leaf step of one chain (no batch) on an engine that runs eagerly: the Python-branch
     form runs until the backend records the ``where`` form as one graph (potential, gradient and
     bookkeeping together; see :class:`~polyro.inference.recording.LazyRecording`). Both forms
-    compute the same numbers, bit for bit. Even and odd leaves are two recordings, each with
-    its half of the bookkeeping (checkpoint writes, U-turn checks): the loop that calls the
-    runner counts its leaves and passes ``parity``."""
+    compute the same numbers, bit for bit. The loop that calls the runner counts its leaves
+    and passes each leaf's index (and log-uniform): even and odd leaves are two recordings,
+    each with its half of the bookkeeping (checkpoint writes, U-turn checks), and the table
+    rows an index selects are inputs, not lookups."""
 
-    #: Whether ``__call__`` takes the leaf's ``parity`` (0 or 1, known to the caller).
-    takes_parity = True
+    #: Whether ``__call__`` takes the leaf's index in its subtree (known to the caller).
+    takes_index = True
 
     def __init__(self, be: Any, vg: Callable, spec: MassSpec, max_depth: int,
                  max_delta: float) -> None:
@@ -255,9 +263,10 @@ class LeafRunner:
         take_row = getattr(be, "take_row", None)
         n = len(_Sub._fields)
 
-        def flat(fn: Callable) -> Callable:
+        def flat(fn: Callable) -> Callable:  # s, step_e, energy0, log_u_n, row_n, *inv_mass
             def run(*a: Any) -> tuple:
-                return tuple(fn(_Sub(*a[:n]), *a[n:n + 5], tuple(a[n + 5:])))
+                return tuple(fn(_Sub(*a[:n]), a[n], a[n + 1], None, None, None,
+                                tuple(a[n + 4:]), a[n + 2], a[n + 3]))
             return run
 
         def recording(parity: int) -> LazyRecording:
@@ -267,6 +276,10 @@ class LeafRunner:
 
         self._recs = (recording(0), recording(1))
         self._max_depth = max_depth
+        # leaf n's table row: its checkpoint slot (even n) or the sub-subtrees it ends (odd n)
+        write_np, check_np = _checkpoint_tables(max_depth)
+        self.rows = tuple(xp.asarray((check_np if i % 2 else write_np)[i])
+                          for i in range(write_np.shape[0]))
         at_depth = _picker(take_row, xp)
         nt, ns = len(_Tree._fields), len(_Sub._fields)
 
@@ -283,7 +296,6 @@ class LeafRunner:
             return LazyRecording(be, flat_merge(eager), flat_merge(where))
 
         self._merges = (merge_recording(False), merge_recording(True))
-        self._xp, self._counts = xp, None
 
     @property
     def recorded(self) -> bool:
@@ -298,18 +310,12 @@ class LeafRunner:
         out = self._merges[fwd](*t, *s, log_u_top, *inv_mass)
         return _Tree(*out[:-1]), out[-1]
 
-    def leaf_counts(self, depth: Any) -> tuple:
-        """``2**d`` for every depth ``d`` the tables allow, as arrays like ``depth`` (made once:
-        the eager loop knows each doubling's depth)."""
-        if self._counts is None or self._counts[0].dtype != depth.dtype:
-            self._counts = tuple(self._xp.asarray(1 << d, dtype=depth.dtype)
-                                 for d in range(self._max_depth + 1))
-        return self._counts
-
-    def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any,
-                 n_leaves: Any, inv_mass: tuple, parity: int = 0) -> _Sub:
-        return _Sub(*self._recs[parity](*s, step_e, energy0, log_u_leaf, base, n_leaves,
-                                         *inv_mass))
+    def __call__(self, s: _Sub, step_e: Any, energy0: Any, log_u_n: Any, index: int,
+                 inv_mass: tuple) -> _Sub:
+        """Leaf ``index`` of a subtree (counted by the caller), with its log-uniform ``log_u_n``;
+        its ``go`` leaves out the subtree's size (the caller stops after the last leaf)."""
+        return _Sub(*self._recs[index & 1](*s, step_e, energy0, log_u_n, self.rows[index],
+                                           *inv_mass))
 
 
 def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, factor: tuple,
@@ -350,19 +356,19 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         leaf = _make_leaf(vg, spec, max_delta, xp.asarray(write_np), xp.asarray(check_np), xp,
                           sel, branch)
 
-    host = getattr(leaf, "takes_parity", False)  # one chain in an eager loop (a LeafRunner)
+    host = getattr(leaf, "takes_index", False)  # one chain in an eager loop (a LeafRunner)
     if host:  # what the eager loop knows: the directions (read once) and each doubling's depth
         host_dirs = be.to_numpy(dirs).reshape(-1).tolist()
         host_steps = {True: step[..., None], False: (-step)[..., None]}
-        counts = leaf.leaf_counts(zero_i)
         zero_r, true = xp.zeros_like(r0), ~false
         done = [0]  # doublings so far: the tree's depth
         grows = [True]  # the last join left the tree growing (no U-turn, no divergence)
+        leaves = [0]  # leaves so far in the transition: the next leaf's log-uniform
 
     def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
         x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
         if host:
-            step_e, n_leaves = host_steps[fwd], counts[done[0]]
+            step_e, n_leaves = host_steps[fwd], None
         else:
             step_e = xp.where(fwd, step, -step)[..., None]
             n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
@@ -371,13 +377,17 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
         def cond(s: _Sub) -> Any:  # computed by the leaf itself (in its recorded graph)
             return s.go
 
-        if getattr(leaf, "takes_parity", False):  # an eager loop: leaf n is the n-th call
-            count = [0]
+        if host:  # an eager loop: leaf n is the n-th call, and the last is the 2**depth-th
+            count, size = [0], 1 << done[0]
+
+            def cond(s: _Sub) -> Any:  # noqa: F811
+                return count[0] < size and bool(s.go)
 
             def body(s: _Sub) -> _Sub:
-                parity = count[0] & 1
+                k = count[0]
                 count[0] += 1
-                return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass, parity)
+                leaves[0] += 1
+                return leaf(s, step_e, energy0, log_u_leaf[..., leaves[0] - 1], k, inv_mass)
         else:
             def body(s: _Sub) -> _Sub:
                 return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
