@@ -431,19 +431,29 @@ class HMC:
         W = self._num_warmup
         da = a.da
         step = a.step_size
+        # an engine that runs eagerly reads the iteration once and branches in Python (the
+        # same numbers, fewer small operations); a compiling one selects
+        ip = None if getattr(be, "SUPPORTS_JIT", False) else int(be.to_numpy(i))
         if self.adapt_step_size:
             da = ad.da_update(da, acc, self.target_accept_prob, xp)
-            step = xp.exp(da.log_step)
-            step = xp.where(i + 1 == W, xp.exp(da.log_step_avg), step)
+            if ip is None:
+                step = xp.exp(da.log_step)
+                step = xp.where(i + 1 == W, xp.exp(da.log_step_avg), step)
+            else:
+                step = xp.exp(da.log_step_avg if ip + 1 == W else da.log_step)
         a = a._replace(step_size=step, da=da)
         if not ends:
             return a
-        in_slow = (i >= w0) & (i < w1)
-        wf = ad.welford_update(a.welford, self._spec, x, xp)
-        wf = select(in_slow, wf, a.welford, xp)
+        if ip is None:
+            in_slow = (i >= w0) & (i < w1)
+            wf = ad.welford_update(a.welford, self._spec, x, xp)
+            wf = select(in_slow, wf, a.welford, xp)
+            ends_arr = xp.asarray(ends, dtype=int_dtype(xp))
+            at_end = xp.any(ends_arr == i + 1)
+        else:
+            wf = ad.welford_update(a.welford, self._spec, x, xp) if w0 <= ip < w1 else a.welford
+            at_end = ip + 1 in ends
         a = a._replace(welford=wf)
-        ends_arr = xp.asarray(ends, dtype=int_dtype(xp))
-        at_end = xp.any(ends_arr == i + 1)
 
         def end_window(op: Any) -> AdaptState:
             s, x_, pe_, g_, k_ = op
@@ -490,9 +500,14 @@ class HMC:
                         lambda op: self._adapt(be, *op), lambda op: op[0],
                         (a, x, pe, g, acc, i, key_next))
         W = self._num_warmup
-        n_mean = xp.astype(xp.where(i < W, i + 1, i - W + 1), acc.dtype)
-        mean_acc = state.mean_accept_prob + (acc - state.mean_accept_prob) / n_mean
-        mean_acc = xp.where(i == W, acc, mean_acc)
+        if getattr(be, "SUPPORTS_JIT", False):
+            n_mean = xp.astype(xp.where(i < W, i + 1, i - W + 1), acc.dtype)
+            mean_acc = state.mean_accept_prob + (acc - state.mean_accept_prob) / n_mean
+            mean_acc = xp.where(i == W, acc, mean_acc)
+        else:  # the iteration read once, Python branches: the same numbers
+            ip = int(be.to_numpy(i))
+            mean_acc = acc if ip == W else state.mean_accept_prob + (
+                acc - state.mean_accept_prob) / float(ip + 1 if ip < W else ip - W + 1)
         z, z_grad = lay.unravel(x), lay.unravel(g)
         if not getattr(be, "SUPPORTS_JIT", False) and isinstance(z, dict):  # (jit: tracers)
             self._flat_memo = (z, tuple(z.values()), z_grad, tuple(z_grad.values()), x, g)
