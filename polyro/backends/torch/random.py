@@ -244,11 +244,11 @@ def open_uniforms(key: torch.Tensor, n: int, dtype: Any) -> tuple[torch.Tensor, 
         u = (bits[2:].to(dt) + 0.5) * (2.0 ** -32)
         return bits[:2], u.clamp_(eps, 1.0 - eps)
     kernel = _threefry.KERNEL
-    if kernel is not None:  # one call, no numpy: its code runs cold between a sampler's graphs
+    if kernel is not None and n > 0 and dt in (torch.float64, torch.float32):
+        # one call, no numpy: its code runs cold between a sampler's recorded graphs
         buf = bytearray(n * (8 if dt == torch.float64 else 4))
-        if dt in (torch.float64, torch.float32) and n > 0:
-            nk = kernel.open_uniforms(k0, k1, buf, dt == torch.float64)
-            return torch.tensor(nk, dtype=_I64), torch.frombuffer(buf, dtype=dt)
+        nk = kernel.open_uniforms(k0, k1, buf, dt == torch.float64)
+        return torch.tensor(nk, dtype=_I64), torch.frombuffer(buf, dtype=dt)
     y0, y1 = _np_random._hash_counters(k0, k1, n + 2)
     np.bitwise_xor(y0, y1, y0)
     npdt = _NP_DT[dt]

@@ -163,6 +163,18 @@ def _check_potential_init(xp: Any, pe: Any, g: Any, layout: FlatLayout) -> None:
         )
 
 
+def _host_iteration(be: Any, i: Any) -> int | None:
+    """The iteration counter as a Python int on an engine that runs eagerly (read once per
+    transition, so adaptation and bookkeeping branch in Python); None on one that compiles.
+
+    >>> import numpy as np
+    >>> from polyro.backends import numpy as be
+    >>> _host_iteration(be, np.asarray(3))
+    3
+    """
+    return None if getattr(be, "SUPPORTS_JIT", False) else int(be.to_numpy(i))
+
+
 def _same_leaves(d: Any, other: Any, values: tuple) -> bool:
     """``other`` is the dict ``d`` still holding the objects ``values`` (not edited since)."""
     return other is d and len(d) == len(values) and all(
@@ -425,15 +437,15 @@ class HMC:
         return x_n, pe_n, g_n, energy, acc_prob, k, div
 
     def _adapt(self, be: Any, a: AdaptState, x: Any, pe: Any, g: Any, acc: Any, i: Any,
-               key: Any) -> AdaptState:
+               key: Any, ip: int | None = None) -> AdaptState:
+        """Adaptation after warmup iteration ``i``; ``ip``: ``i`` as a Python int where the
+        engine runs eagerly (:func:`_host_iteration`), which then branches in Python (the same
+        numbers, fewer small operations), else None (a compiling engine selects)."""
         xp = be.xp
         w0, ends, w1 = self._sched
         W = self._num_warmup
         da = a.da
         step = a.step_size
-        # an engine that runs eagerly reads the iteration once and branches in Python (the
-        # same numbers, fewer small operations); a compiling one selects
-        ip = None if getattr(be, "SUPPORTS_JIT", False) else int(be.to_numpy(i))
         if self.adapt_step_size:
             da = ad.da_update(da, acc, self.target_accept_prob, xp)
             if ip is None:
@@ -482,6 +494,7 @@ class HMC:
         be = backends.current()
         xp = be.xp
         lay = self._layout
+        ip = _host_iteration(be, state.i)
         x = g = None
         memo = self._flat_memo  # the flat vectors behind the last state (engines that run eagerly)
         if memo is not None and _same_leaves(memo[0], state.z, memo[1]) and _same_leaves(
@@ -496,20 +509,19 @@ class HMC:
         x, pe, g, energy, acc, n_steps, div = self._transition(
             be, x, state.potential_energy, g, a, u, i)
         if self._num_warmup > 0:
-            a = be.cond(i < self._num_warmup,
-                        lambda op: self._adapt(be, *op), lambda op: op[0],
+            a = be.cond(i < self._num_warmup if ip is None else ip < self._num_warmup,
+                        lambda op: self._adapt(be, *op, ip), lambda op: op[0],
                         (a, x, pe, g, acc, i, key_next))
         W = self._num_warmup
-        if getattr(be, "SUPPORTS_JIT", False):
+        if ip is None:
             n_mean = xp.astype(xp.where(i < W, i + 1, i - W + 1), acc.dtype)
             mean_acc = state.mean_accept_prob + (acc - state.mean_accept_prob) / n_mean
             mean_acc = xp.where(i == W, acc, mean_acc)
-        else:  # the iteration read once, Python branches: the same numbers
-            ip = int(be.to_numpy(i))
+        else:  # Python branches: the same numbers
             mean_acc = acc if ip == W else state.mean_accept_prob + (
                 acc - state.mean_accept_prob) / float(ip + 1 if ip < W else ip - W + 1)
         z, z_grad = lay.unravel(x), lay.unravel(g)
-        if not getattr(be, "SUPPORTS_JIT", False) and isinstance(z, dict):  # (jit: tracers)
+        if ip is not None and isinstance(z, dict):  # (not under jit: values are tracers there)
             self._flat_memo = (z, tuple(z.values()), z_grad, tuple(z_grad.values()), x, g)
         return HMCState(i + 1, z, pe, z_grad, energy,
                         xp.astype(n_steps, int_dtype(xp)), acc, mean_acc, div, a, key_next)

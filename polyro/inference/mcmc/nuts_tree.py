@@ -140,7 +140,8 @@ def _is_turning(v_left: Any, v_right: Any, rsum: Any, xp: Any) -> Any:
 def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, check_tab: Any,
                xp: Any, sel: Callable, branch: Callable, take_row: Callable | None = None,
                parity: int | None = None) -> Callable:
-    """``leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass) -> _Sub``: one
+    """``leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass, log_u_n=None,
+    row_n=None) -> _Sub``: one
     leapfrog step of a subtree with its bookkeeping (multinomial weight and choice,
     checkpoints, U-turn checks, and whether another of the subtree's ``n_leaves`` follows).
     Every array it reads is an argument, so that with ``where`` selects (``sel``, ``branch``)
@@ -149,7 +150,11 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
     than the array API's ``take``, which also wraps negative indices). ``parity`` 0 or 1
     makes a leaf for even or odd leaf indices only (the caller knows which comes: it counts
     the leaves of an eager loop), with only that half of the bookkeeping; ``None`` (the
-    default) serves both, choosing by ``s.n``."""
+    default) serves both, choosing by ``s.n``. A caller that knows the leaf's index also
+    passes ``log_u_n`` and ``row_n``, its log-uniform and its table row (the write row of an
+    even leaf, the check row of an odd one), instead of ``log_u_leaf`` and ``base``; with
+    ``n_leaves=None`` it stops the loop after the subtree's last leaf itself (``go`` then
+    leaves the subtree's size out)."""
     inf_f = float("inf")
     pick = _picker(take_row, xp)
     if take_row is None:
@@ -160,9 +165,6 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
 
     def leaf(s: _Sub, step_e: Any, energy0: Any, log_u_leaf: Any, base: Any, n_leaves: Any,
              inv_mass: tuple, log_u_n: Any = None, row_n: Any = None) -> _Sub:
-        # log_u_n, row_n: where the caller knows the leaf's index (an eager loop), its
-        # log-uniform and its table row (write row of an even leaf, check row of an odd one);
-        # then the caller also stops the loop after n_leaves leaves (``go`` leaves that out)
         x1, r1, pe1, g1 = leapfrog(vg, spec, inv_mass, s.x, s.r, s.g, step_e, xp)
         v1 = velocity(spec, inv_mass, r1, xp)
         e1 = pe1 + 0.5 * xp.sum(r1 * v1, axis=-1)
@@ -205,7 +207,7 @@ def _make_leaf(vg: Callable, spec: MassSpec, max_delta: float, write_tab: Any, c
         return _Sub(
             x1, r1, g1, xp_, pep, gp, ep,
             w_new, rsum, ck_v, ck_s, n, turning, diverging,
-            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)), go if row_n is not None else
+            s.sum_acc + xp.exp(xp.clip(lw, None, 0.0)), go if n_leaves is None else
             (n < n_leaves) & go,
         )
 
@@ -259,7 +261,8 @@ class LeafRunner:
     def __init__(self, be: Any, vg: Callable, spec: MassSpec, max_depth: int,
                  max_delta: float) -> None:
         xp = be.xp
-        tabs = tuple(xp.asarray(t) for t in _checkpoint_tables(max_depth))
+        write_np, check_np = _checkpoint_tables(max_depth)
+        tabs = (xp.asarray(write_np), xp.asarray(check_np))
         take_row = getattr(be, "take_row", None)
         n = len(_Sub._fields)
 
@@ -275,9 +278,7 @@ class LeafRunner:
             return LazyRecording(be, flat(eager), flat(where))
 
         self._recs = (recording(0), recording(1))
-        self._max_depth = max_depth
         # leaf n's table row: its checkpoint slot (even n) or the sub-subtrees it ends (odd n)
-        write_np, check_np = _checkpoint_tables(max_depth)
         self.rows = tuple(xp.asarray((check_np if i % 2 else write_np)[i])
                           for i in range(write_np.shape[0]))
         at_depth = _picker(take_row, xp)
@@ -343,9 +344,7 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     dirs = u[..., D:D + max_depth] < 0.5
     log_u_top = xp.log(u[..., D + max_depth:D + 2 * max_depth])
     log_u_leaf = xp.log(u[..., D + 2 * max_depth:])
-    write_np, check_np = _checkpoint_tables(max_depth)
     sel = make_select(be, batched)
-    branch = make_branch(be, batched)
     neg_inf = xp.full(bshape, -float("inf"), dtype=dt)
     zero_f = xp.zeros(bshape, dtype=dt)
     zero_i = xp.zeros(bshape, dtype=itype)
@@ -353,77 +352,65 @@ def nuts_transition(be: Any, vg: Callable, spec: MassSpec, inv_mass: tuple, fact
     ck_zero = xp.zeros(bshape + (max_depth, D), dtype=dt)
 
     if leaf is None:
+        write_np, check_np = _checkpoint_tables(max_depth)
         leaf = _make_leaf(vg, spec, max_delta, xp.asarray(write_np), xp.asarray(check_np), xp,
-                          sel, branch)
+                          sel, make_branch(be, batched))
 
-    host = getattr(leaf, "takes_index", False)  # one chain in an eager loop (a LeafRunner)
-    if host:  # what the eager loop knows: the directions (read once) and each doubling's depth
+    zero_r, true = xp.zeros_like(r0), ~false
+
+    def start(tree: _Tree, fwd: Any) -> _Sub:
+        """A subtree's state before its first leaf: the tree's end on the side ``fwd``."""
+        x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
+        return _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, zero_r, ck_zero, ck_zero, zero_i,
+                    false, false, zero_f, true)
+
+    if getattr(leaf, "takes_index", False):
+        # one chain in an eager loop (a LeafRunner): the directions are read once, and Python
+        # counts the depth, each subtree's leaves and the transition's leaves
         host_dirs = be.to_numpy(dirs).reshape(-1).tolist()
         host_steps = {True: step[..., None], False: (-step)[..., None]}
-        zero_r, true = xp.zeros_like(r0), ~false
-        done = [0]  # doublings so far: the tree's depth
-        grows = [True]  # the last join left the tree growing (no U-turn, no divergence)
-        leaves = [0]  # leaves so far in the transition: the next leaf's log-uniform
+        host_limit = max_depth if depth_limit is None else int(be.to_numpy(depth_limit))
+        done, grows, leaves = [0], [True], [0]  # doublings; still growing; leaves so far
 
-    def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
-        x0, ra, g0 = sel(fwd, (tree.xr, tree.rr, tree.gr), (tree.xl, tree.rl, tree.gl))
-        if host:
-            step_e, n_leaves = host_steps[fwd], None
-        else:
-            step_e = xp.where(fwd, step, -step)[..., None]
-            n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
-        base = tree.n_steps
+        def tree_cond(t: _Tree) -> Any:
+            return done[0] < host_limit and grows[0]
 
-        def cond(s: _Sub) -> Any:  # computed by the leaf itself (in its recorded graph)
-            return s.go
-
-        if host:  # an eager loop: leaf n is the n-th call, and the last is the 2**depth-th
-            count, size = [0], 1 << done[0]
-
-            def cond(s: _Sub) -> Any:  # noqa: F811
-                return count[0] < size and bool(s.go)
+        def tree_body(t: _Tree) -> _Tree:
+            fwd = host_dirs[done[0]]
+            step_e, size, count = host_steps[fwd], 1 << done[0], [0]
 
             def body(s: _Sub) -> _Sub:
                 k = count[0]
                 count[0] += 1
                 leaves[0] += 1
                 return leaf(s, step_e, energy0, log_u_leaf[..., leaves[0] - 1], k, inv_mass)
-        else:
-            def body(s: _Sub) -> _Sub:
-                return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
 
-        if host:
-            init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, zero_r, ck_zero, ck_zero,
-                        zero_i, false, false, zero_f, true)
-        else:
-            init = _Sub(x0, ra, g0, x0, pe, g0, energy0, neg_inf, xp.zeros_like(ra), ck_zero,
-                        ck_zero, zero_i, false, false, zero_f, ~false)
-        return masked_while(be, cond, body, init, batched)
-
-    limit = max_depth if depth_limit is None else depth_limit
-
-    def tree_cond(t: _Tree) -> Any:
-        return (t.depth < limit) & (~t.turning) & (~t.diverging)
-
-    at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)  # v[..., depth]
-    if host:  # each doubling's side a Python bool (doubling k is the k-th call)
-        host_limit = int(be.to_numpy(limit)) if depth_limit is not None else max_depth
-
-        def tree_cond(t: _Tree) -> Any:  # noqa: F811 - what the eager loop knows already
-            return done[0] < host_limit and grows[0]
-
-        def tree_body(t: _Tree) -> _Tree:
-            fwd = host_dirs[done[0]]
-            sub = build_subtree(t, fwd)
+            sub = be.while_loop(lambda s: count[0] < size and bool(s.go), body, start(t, fwd))
             done[0] += 1
             t, go = leaf.merge(t, sub, fwd, log_u_top, inv_mass)
             grows[0] = bool(go)
             return t
     else:
+        limit = max_depth if depth_limit is None else depth_limit
+        at_depth = _picker(None if batched else getattr(be, "take_row", None), xp)
         merge = _make_merge(spec, xp, sel, at_depth)
 
+        def build_subtree(tree: _Tree, fwd: Any) -> _Sub:
+            step_e = xp.where(fwd, step, -step)[..., None]
+            n_leaves = xp.bitwise_left_shift(xp.ones_like(tree.depth), tree.depth)
+            base = tree.n_steps
+
+            def body(s: _Sub) -> _Sub:
+                return leaf(s, step_e, energy0, log_u_leaf, base, n_leaves, inv_mass)
+
+            # ``go`` is computed by the leaf itself (in its recorded graph)
+            return masked_while(be, lambda s: s.go, body, start(tree, fwd), batched)
+
+        def tree_cond(t: _Tree) -> Any:
+            return (t.depth < limit) & (~t.turning) & (~t.diverging)
+
         def tree_body(t: _Tree) -> _Tree:
-            fwd = at_depth(dirs, t.depth)
+            fwd = at_depth(dirs, t.depth)  # v[..., depth]
             return merge(t, build_subtree(t, fwd), fwd, log_u_top, inv_mass)
 
     init = _Tree(x, r0, g, x, r0, g, x, pe, g, energy0, zero_f, r0, zero_i, false, false,
