@@ -236,7 +236,8 @@ def _erfinv_main_into(x: np.ndarray, out: np.ndarray, w: np.ndarray,
                       t: np.ndarray) -> np.ndarray:
     """``out = x * g_0(W)``, the first region's polynomial of :func:`_draws.sqrt2_erfinv` on a whole
     chunk (1-D; ``w``, ``t`` scratch of its length and dtype). Returns the indices of the elements
-    outside that region (``W >= 2``: ``|x| > 0.93``, ~7% of normal draws), with ``w = -W``; their
+    outside that region (float64: ``W >= 2``, ``|x| > 0.93``, ~7% of normal draws; float32:
+    ``W >= 5``, ~0.3%), with ``w = -W``; their
     ``out`` is garbage until :func:`_erfinv_tail` has given their values."""
     regions = _regions(x.dtype)
     one = _U01_CONST[x.dtype][0][1]
