@@ -251,6 +251,49 @@ def test_scope_nested(backend):
         handlers.scope(model)
 
 
+def _scoped_pair(sizes=((3, 3), (4, 4))):
+    """Two sub-models, each with its own plate "data", inside one outer plate."""
+    def sub(n, m):
+        with polyro.plate("data", n, subsample_size=m):
+            polyro.sample("x", dist.Normal(0.0, 1.0))
+
+    def model():
+        with polyro.plate("outer", 2, dim=-2):
+            handlers.scope(sub, prefix="a")(*sizes[0])
+            handlers.scope(sub, prefix="b")(*sizes[1])
+
+    return model
+
+
+def test_scope_prefixes_plates_entered_inside_it(backend):
+    tr = handlers.trace(handlers.seed(_scoped_pair(), rng_seed=0)).get_trace()
+    assert list(tr) == ["outer", "a/data", "a/x", "b/data", "b/x"]
+    assert (tr["a/data"]["kwargs"]["size"], tr["b/data"]["kwargs"]["size"]) == (3, 4)
+    # frames, innermost last: the outer plate (entered outside the scopes) keeps its name
+    assert [f.name for f in tr["a/x"]["cond_indep_stack"]] == ["outer", "a/data"]
+    assert [f.name for f in tr["b/x"]["cond_indep_stack"]] == ["outer", "b/data"]
+    assert tuple(tr["a/x"]["value"].shape) == (2, 3) and tuple(tr["b/x"]["value"].shape) == (2, 4)
+    hidden = handlers.trace(handlers.seed(
+        handlers.scope(_scoped_pair(), prefix="m", hide_types=["plate"]), rng_seed=0)).get_trace()
+    assert list(hidden) == ["outer", "a/data", "m/a/x", "b/data", "m/b/x"]
+    assert [f.name for f in hidden["m/a/x"]["cond_indep_stack"]] == ["outer", "a/data"]
+
+
+def test_scoped_subsamples_replay_per_sub_model(backend):
+    """Each sub-model's subsample is replayed into its own plate (unprefixed plates would share
+    one trace entry "data", and the second sub-model would get the first one's 3 indices)."""
+    model = _scoped_pair(((10, 3), (20, 5)))
+    gtr = handlers.trace(handlers.seed(model, rng_seed=1)).get_trace()
+    mtr = handlers.trace(handlers.replay(handlers.seed(model, rng_seed=2), trace=gtr)).get_trace()
+    for name, size, m in (("a", 10, 3), ("b", 20, 5)):
+        idx = to_np(mtr[f"{name}/data"]["value"])
+        np.testing.assert_array_equal(idx, to_np(gtr[f"{name}/data"]["value"]))
+        assert idx.shape == (m,) and len(set(idx.tolist())) == m and idx.max() < size
+        np.testing.assert_array_equal(to_np(mtr[f"{name}/x"]["value"]),
+                                      to_np(gtr[f"{name}/x"]["value"]))
+        assert fnum(mtr[f"{name}/x"]["scale"]) == pytest.approx(size / m)
+
+
 def test_escape(backend):
     h = handlers.trace(handlers.escape(handlers.seed(simple, rng_seed=0),
                                        escape_fn=lambda m: m["name"] == "s"))

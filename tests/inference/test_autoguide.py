@@ -78,6 +78,39 @@ def test_subsampled_svi_runs(grad_backend):
     assert np.all(np.isfinite(_np(be, res.losses)))
 
 
+def _scoped_sub_models(ya, yb):
+    """Two copies of one sub-model, each with a plate "data" of its own size, under scopes."""
+    def sub(y):
+        with polyro.plate("data", y.shape[0], subsample_size=2) as idx:
+            z = polyro.sample("z", dist.Normal(0.0, 1.0))
+            polyro.sample("y", dist.Normal(z, 0.5),
+                          obs=polyro.backends.namespace(y).take(y, idx, axis=0))
+
+    handlers.scope(sub, prefix="a")(ya)
+    handlers.scope(sub, prefix="b")(yb)
+
+
+def test_autonormal_on_scoped_sub_models(grad_backend):
+    """The guide builds one plate per scope ("a/data" of 3, "b/data" of 5) and the model
+    replays each subsample; with one shared name the second sub-model met the first's plate."""
+    be = grad_backend
+    ya, yb = be.asarray(DATA[:3]), be.asarray(DATA[3:8])
+    guide = AutoNormal(_scoped_sub_models)
+    svi = SVI(_scoped_sub_models, guide, Adam(0.05), Trace_ELBO())
+    res = svi.run(0, 5, ya, yb, progress_bar=False)
+    assert tuple(res.params["auto_a/z_loc"].shape) == (3,)
+    assert tuple(res.params["auto_b/z_loc"].shape) == (5,)
+    assert np.all(np.isfinite(_np(be, res.losses)))
+    gtr = handlers.trace(handlers.seed(handlers.substitute(guide, res.params),
+                                       rng_seed=3)).get_trace(ya, yb)
+    mtr = handlers.trace(handlers.replay(handlers.seed(_scoped_sub_models, rng_seed=4),
+                                         trace=gtr)).get_trace(ya, yb)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(_np(be, mtr[f"{name}/data"]["value"]),
+                                      _np(be, gtr[f"{name}/data"]["value"]))
+        assert tuple(gtr[f"{name}/z"]["value"].shape) == (2,)
+
+
 def _two_site_model():
     polyro.sample("a", dist.Normal(0.0, 1.0))
     with polyro.plate("k", 3):
