@@ -65,7 +65,16 @@ def _unconstrained_proto(site: Any) -> tuple[Any, tuple[int, ...], Any, Any]:
     from polyro.core.distributions import biject_to
 
     fn = site["fn"]
-    t = biject_to(fn.support)
+    try:
+        t = biject_to(fn.support)
+    except NotImplementedError as e:
+        raise NotImplementedError(
+            f"latent site {site['name']!r}: its support {fn.support} ({type(fn).__name__}) has "
+            "no transform to unconstrained space, so this inference cannot move it; "
+            "reparameterize the site (for ProjectedNormal: handlers.reparam with "
+            "ProjectedNormalReparam()), observe it, or register a transform with "
+            f"biject_to.register ({e})"
+        ) from e
     shape = tuple(site["kwargs"].get("sample_shape", ())) + tuple(fn.shape())
     shape = tuple(t.inverse_shape(shape))
     be = backend_of(site["key"])

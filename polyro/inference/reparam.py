@@ -12,6 +12,11 @@
 ['x', 'x_decentered']
 """
 
-from polyro.core.handlers.reparam import LocScaleReparam, Reparam, TransformReparam
+from polyro.core.handlers.reparam import (
+    LocScaleReparam,
+    ProjectedNormalReparam,
+    Reparam,
+    TransformReparam,
+)
 
-__all__ = ["LocScaleReparam", "Reparam", "TransformReparam"]
+__all__ = ["LocScaleReparam", "ProjectedNormalReparam", "Reparam", "TransformReparam"]

@@ -20,7 +20,13 @@ from polyro.core.handlers.infer_config import infer_config
 from polyro.core.handlers.lift import lift
 from polyro.core.handlers.markov import markov
 from polyro.core.handlers.mask import mask
-from polyro.core.handlers.reparam import LocScaleReparam, Reparam, TransformReparam, reparam
+from polyro.core.handlers.reparam import (
+    LocScaleReparam,
+    ProjectedNormalReparam,
+    Reparam,
+    TransformReparam,
+    reparam,
+)
 from polyro.core.handlers.replay import replay
 from polyro.core.handlers.scale import scale
 from polyro.core.handlers.scope import scope
@@ -35,6 +41,7 @@ __all__ = [
     "LocScaleReparam",
     "Messenger",
     "NonlocalExit",
+    "ProjectedNormalReparam",
     "Reparam",
     "Trace",
     "TransformReparam",

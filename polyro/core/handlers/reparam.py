@@ -20,7 +20,7 @@ from typing import Any
 from polyro.backends import backend_of
 from polyro.core.runtime import Message, Messenger
 
-__all__ = ["LocScaleReparam", "Reparam", "TransformReparam", "reparam"]
+__all__ = ["LocScaleReparam", "ProjectedNormalReparam", "Reparam", "TransformReparam", "reparam"]
 
 
 def _unexpand(fn: Any) -> tuple[Any, tuple[int, ...]]:
@@ -31,6 +31,19 @@ def _unexpand(fn: Any) -> tuple[Any, tuple[int, ...]]:
     while isinstance(fn, ExpandedDistribution):
         fn = fn.base_dist
     return fn, batch
+
+
+def _reparam_base(r: Any, name: str, fn: Any, obs: Any, want: type) -> tuple[Any, tuple[int, ...]]:
+    """:func:`_unexpand` of a latent site's ``fn``, checked to be a ``want`` (``r`` names the
+    reparameterizer in the errors)."""
+    who = type(r).__name__
+    if obs is not None:
+        raise ValueError(f"{who} cannot reparameterize the observed site {name!r}")
+    base, batch = _unexpand(fn)
+    if not isinstance(base, want):
+        raise TypeError(f"{who} at site {name!r}: expected a {want.__name__}, got "
+                        f"{type(base).__name__}")
+    return base, batch
 
 
 class Reparam:
@@ -111,14 +124,7 @@ class TransformReparam(Reparam):
         from polyro.core.distributions import TransformedDistribution
         from polyro.core.primitives import sample
 
-        if obs is not None:
-            raise ValueError(f"TransformReparam cannot reparameterize the observed site {name!r}")
-        base, batch = _unexpand(fn)
-        if not isinstance(base, TransformedDistribution):
-            raise TypeError(
-                f"TransformReparam at site {name!r}: expected a TransformedDistribution, got "
-                f"{type(base).__name__}"
-            )
+        base, batch = _reparam_base(self, name, fn, obs, TransformedDistribution)
         inner = base.base_dist
         extra = batch[: len(batch) - len(base.batch_shape)]
         if extra:
@@ -130,6 +136,39 @@ class TransformReparam(Reparam):
 
     def __repr__(self) -> str:
         return "TransformReparam()"
+
+
+class ProjectedNormalReparam(Reparam):
+    """Sample a ``ProjectedNormal(concentration)`` site as ``{name}_normal ~
+    Normal(concentration, 1)`` (event dim 1) and return ``x / |x|`` (NumPyro's
+    ``ProjectedNormalReparam``): the sphere has no unconstrained parameterization, so HMC, NUTS
+    and the autoguides need this for a latent ``ProjectedNormal``; the pushforward of the
+    normal is exactly the projected normal.
+
+    >>> import numpy as np
+    >>> import polyro, polyro.distributions as dist
+    >>> from polyro import handlers
+    >>> def model():
+    ...     return polyro.sample("u", dist.ProjectedNormal(np.array([1.0, 2.0])))
+    >>> h = handlers.reparam(model, config={"u": ProjectedNormalReparam()})
+    >>> tr = handlers.trace(handlers.seed(h, rng_seed=0)).get_trace()
+    >>> list(tr), round(float((tr["u"]["value"] ** 2).sum()), 12)
+    (['u_normal', 'u'], 1.0)
+    """
+
+    def __call__(self, name: str, fn: Any, obs: Any) -> tuple[Any, Any]:
+        from polyro.core.distributions import Normal, ProjectedNormal
+        from polyro.core.primitives import sample
+
+        base, batch = _reparam_base(self, name, fn, obs, ProjectedNormal)
+        c = base.concentration
+        xp = backend_of(c).xp
+        c = xp.broadcast_to(c, tuple(batch) + tuple(base.event_shape))
+        x = sample(f"{name}_normal", Normal(c, xp.ones_like(c)).to_event(1))
+        return None, x / xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+
+    def __repr__(self) -> str:
+        return "ProjectedNormalReparam()"
 
 
 class reparam(Messenger):
