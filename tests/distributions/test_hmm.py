@@ -292,6 +292,25 @@ def test_gaussian_hmm_homogeneous_any_length_and_gradient(backend):
     np.testing.assert_allclose(g.ravel(), finite_difference_grad(ref, A.ravel()), atol=1e-6)
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 33])
+def test_gaussian_hmm_pairwise_contraction_any_length_and_sample_dims(backend, n):
+    """log_prob contracts the step factors in pairs (a leftover factor on odd rounds): lengths
+    1, 2, 7 (odd rounds) and 33 against the joint Gaussian, for values with a sample dim in front
+    of the batch of two initial means (value shape (3, 2, n, obs))."""
+    be = backend
+    A = G_A[0]
+    d = _ghmm(be, A=A, batch=True)
+    y = RNG.normal(size=(3, 2, n, O))
+    lp = be.to_numpy(d.log_prob(be.asarray(y)))
+    assert lp.shape == (3, 2)
+    mean, cov = _joint(A[None], G_C, n)
+    for b in range(2):
+        shift = np.concatenate([(np.array([1.0, 1.0]) * b) @ np.linalg.matrix_power(A, t + 1)
+                                @ G_C for t in range(n)])
+        want = stats.multivariate_normal(mean + shift, cov).logpdf(y[:, b].reshape(3, -1))
+        np.testing.assert_allclose(lp[:, b], want, rtol=1e-9)
+
+
 def test_gaussian_hmm_draws_match_the_joint_gaussian(backend):
     """20,000 draws: the mean of every coordinate within 5 standard errors of the exact one,
     every covariance entry within 6 of its standard errors (sqrt((S_ii S_jj + S_ij^2) / N));
