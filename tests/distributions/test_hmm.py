@@ -311,6 +311,29 @@ def test_gaussian_hmm_pairwise_contraction_any_length_and_sample_dims(backend, n
         np.testing.assert_allclose(lp[:, b], want, rtol=1e-9)
 
 
+@pytest.mark.parametrize("q", [1e-3, 1e-5, 1e-7])
+def test_gaussian_hmm_small_process_noise(backend, q):
+    """Nearly deterministic transitions (noise scale down to 1e-7) against the joint Gaussian of
+    30 observations, rel 1e-11: the covariance-form filter stays exact there (an
+    information-form version was off by 1.2e-6 at 1e-5 and by 0.04 at 1e-7)."""
+    be = backend
+    n, A = 30, np.array([[0.9, 0.1], [0.0, 0.95]])
+    C = np.array([[1.0, 0.5], [0.2, 1.0]])
+    y = np.random.default_rng(5).normal(size=(n, 2))
+    d = dist.GaussianHMM(dist.Normal(be.asarray(np.zeros(2)), 1.0).to_event(1), be.asarray(A),
+                         dist.Normal(be.asarray(np.zeros(2)), q).to_event(1), be.asarray(C),
+                         dist.Normal(be.asarray(np.zeros(2)), 1.0).to_event(1))
+    got = float(be.to_numpy(d.log_prob(be.asarray(y))))
+    M = np.zeros((2 * n, 2 + 2 * n))   # y as a linear map of (z[-1], e[0..n-1])
+    for t in range(n):
+        M[2 * t:2 * t + 2, :2] = (np.linalg.matrix_power(A, t + 1) @ C).T
+        for s in range(t + 1):
+            M[2 * t:2 * t + 2, 2 + 2 * s:4 + 2 * s] = (np.linalg.matrix_power(A, t - s) @ C).T
+    cov = M @ np.diag([1.0, 1.0] + [q * q] * (2 * n)) @ M.T + np.eye(2 * n)
+    want = stats.multivariate_normal(np.zeros(2 * n), cov).logpdf(y.ravel())
+    assert got == pytest.approx(want, rel=1e-11)
+
+
 def test_gaussian_hmm_draws_match_the_joint_gaussian(backend):
     """20,000 draws: the mean of every coordinate within 5 standard errors of the exact one,
     every covariance entry within 6 of its standard errors (sqrt((S_ii S_jj + S_ij^2) / N));
