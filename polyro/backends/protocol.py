@@ -46,7 +46,8 @@ PROTOCOL: dict[str, tuple[str, ...]] = {
     "linalg": ("cholesky", "solve_triangular", "cho_solve", "slogdet", "inv", "solve"),
     "autodiff": ("value_and_grad", "grad", "jacobian", "stop_gradient"),
     "control_flow": (
-        "jit", "while_loop", "fori_loop", "cond", "scan", "vmap", "index_update", "index_add",
+        "jit", "while_loop", "fori_loop", "cond", "scan", "associative_scan", "vmap",
+        "index_update", "index_add",
     ),
     "tree": ("tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure"),
     "random": (
@@ -248,6 +249,10 @@ class Backend(Protocol):
     def scan(self, f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None,
              reverse: bool = False) -> tuple[PyTree, PyTree]:
         """lax.scan: (carry, ys) with ys pytrees stacked along axis 0."""
+
+    def associative_scan(self, fn: Callable, elems: PyTree) -> PyTree:
+        """lax.associative_scan along axis 0: the inclusive scan of an associative, batched
+        ``fn(earlier, later)`` over a pytree of arrays (log depth)."""
 
     def vmap(self, fn: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
         """Map fn over axes of its positional arguments (in_axes: int, None, or per-argument

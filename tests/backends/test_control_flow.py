@@ -1,4 +1,4 @@
-"""jit, while_loop, fori_loop, cond, scan, vmap and index updates with JAX's semantics on every
+"""jit, while_loop, fori_loop, cond, scan, associative_scan, vmap and index updates with JAX's semantics on every
 backend (eager), and the same programs under ``jax.jit``. Oracles: plain Python/numpy loops."""
 
 from __future__ import annotations
@@ -110,6 +110,36 @@ def test_scan_step_count_mismatch(backend):
     with pytest.raises((ValueError, TypeError)):
         backend.scan(lambda c, x: (c, x), 0.0, {"a": backend.asarray(np.zeros(3)),
                                                 "b": backend.asarray(np.zeros(4))})
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13])
+def test_associative_scan_matrix_products(backend, n):
+    """Inclusive scan of a non-commutative associative op (2x2 matrix products, ``earlier`` on the
+    left) over a pytree, against the sequential numpy product; odd and even lengths."""
+    rng = np.random.default_rng(n)
+    mats = rng.normal(size=(n, 2, 2))
+    shifts = rng.normal(size=(n, 2))
+
+    def fn(a, b):   # affine maps x -> x @ M + s composed: first a, then b
+        (Ma, sa), (Mb, sb) = a, b
+        return Ma @ Mb, (sa[..., None, :] @ Mb)[..., 0, :] + sb
+
+    M, sh = backend.associative_scan(fn, (backend.asarray(mats), backend.asarray(shifts)))
+    want_M, want_s = [mats[0]], [shifts[0]]
+    for t in range(1, n):
+        want_M.append(want_M[-1] @ mats[t])
+        want_s.append(want_s[-1] @ mats[t] + shifts[t])
+    np.testing.assert_allclose(_np(backend, M), np.stack(want_M), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_np(backend, sh), np.stack(want_s), rtol=1e-12, atol=1e-12)
+
+
+def test_associative_scan_sum_and_size_mismatch(backend):
+    x = np.arange(1.0, 8.0)
+    got = backend.associative_scan(lambda a, b: {"x": a["x"] + b["x"]}, {"x": backend.asarray(x)})
+    np.testing.assert_array_equal(_np(backend, got["x"]), np.cumsum(x))
+    with pytest.raises(ValueError):
+        backend.associative_scan(lambda a, b: (a[0] + b[0], a[1] + b[1]),
+                                 (backend.asarray(np.zeros(3)), backend.asarray(np.zeros(4))))
 
 
 def test_jit_static_argnums_and_decorator(backend):

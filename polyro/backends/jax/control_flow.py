@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["cond", "device_count", "fori_loop", "index_add", "index_update", "jit", "pmap", "scan",
+__all__ = ["associative_scan", "cond", "device_count", "fori_loop", "index_add", "index_update", "jit", "pmap", "scan",
            "vmap", "while_loop"]
 
 
@@ -59,6 +59,15 @@ def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
     9
     """
     return jax.lax.cond(pred, true_fn, false_fn, *operands)
+
+
+def associative_scan(fn: Callable[[Any, Any], Any], elems: Any) -> Any:
+    """``jax.lax.associative_scan`` along axis 0.
+
+    >>> associative_scan(lambda a, b: a + b, jnp.arange(1.0, 6.0)).tolist()
+    [1.0, 3.0, 6.0, 10.0, 15.0]
+    """
+    return jax.lax.associative_scan(fn, elems, axis=0)
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,

@@ -21,7 +21,8 @@ import numpy as np
 
 from .tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
-__all__ = ["cond", "fori_loop", "index_add", "index_update", "jit", "scan", "vmap", "while_loop"]
+__all__ = ["associative_scan", "cond", "fori_loop", "index_add", "index_update", "jit", "scan", "vmap",
+           "while_loop"]
 
 
 def jit(fn: Callable | None = None, static_argnums: int | Sequence[int] = (), **kwargs: Any) -> Any:
@@ -109,6 +110,62 @@ def scan_loop(f: Callable, init: Any, xs: Any, length: int | None, reverse: bool
     if reverse:
         ys.reverse()
     return carry, tree_map(lambda *step: stack(list(step)), *ys)
+
+
+def associative_scan_loop(fn: Callable[[Any, Any], Any], elems: Any,
+                          concat: Callable[[list[Any]], Any],
+                          interleave: Callable[[Any, Any], Any]) -> Any:
+    """Engine-neutral inclusive scan behind ``associative_scan`` (the odd-even recursion that
+    ``jax.lax.associative_scan`` uses: ``O(n)`` applications of ``fn`` in ``2 log2(n)`` rounds, each
+    round one batched call). ``concat(parts)`` joins arrays along axis 0; ``interleave(a, b)``
+    merges ``a`` (even positions) and ``b`` (odd positions, ``len(a) - 1 <= len(b) <= len(a)``).
+
+    >>> il = lambda a, b: np.insert(b, range(len(a)), a) if len(b) == len(a) else np.insert(
+    ...     np.append(b, 0), range(len(a)), a)[:-1]
+    >>> associative_scan_loop(np.add, np.arange(1, 6), np.concatenate, il).tolist()
+    [1, 3, 6, 10, 15]
+    """
+    flat, treedef = tree_flatten(elems)
+    n = {int(leaf.shape[0]) for leaf in flat}
+    if len(n) != 1:
+        raise ValueError(f"associative_scan: the leaves of elems disagree on their leading size: "
+                         f"{sorted(n)}")
+    size = n.pop()
+
+    def call(a: list[Any], b: list[Any]) -> list[Any]:
+        out = fn(tree_unflatten(treedef, a), tree_unflatten(treedef, b))
+        return tree_flatten(out)[0]
+
+    def go(xs: list[Any], m: int) -> list[Any]:
+        if m < 2:
+            return xs
+        odd = go(call([x[0:m - 1:2] for x in xs], [x[1:m:2] for x in xs]), m // 2)
+        if m % 2 == 0:
+            even = call([o[:-1] for o in odd], [x[2::2] for x in xs])
+        else:
+            even = call(odd, [x[2::2] for x in xs])
+        even = [concat([x[:1], e]) for x, e in zip(xs, even, strict=True)]
+        return [interleave(e, o) for e, o in zip(even, odd, strict=True)]
+
+    return tree_unflatten(treedef, go(flat, size))
+
+
+def _interleave_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty((a.shape[0] + b.shape[0],) + a.shape[1:], dtype=np.result_type(a, b))
+    out[0::2], out[1::2] = a, b
+    return out
+
+
+def associative_scan(fn: Callable[[Any, Any], Any], elems: Any) -> Any:
+    """``jax.lax.associative_scan`` along axis 0: the inclusive scan of an associative ``fn``
+    (``fn(a, b)`` combines earlier elements ``a`` with later ones ``b``, batched along axis 0),
+    over a pytree of arrays.
+
+    >>> associative_scan(lambda a, b: a + b, np.arange(1.0, 6.0)).tolist()
+    [1.0, 3.0, 6.0, 10.0, 15.0]
+    """
+    return associative_scan_loop(fn, elems, lambda parts: np.concatenate(parts, axis=0),
+                                 _interleave_np)
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,

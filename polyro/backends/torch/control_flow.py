@@ -20,6 +20,7 @@ import torch
 
 from polyro.backends.numpy.control_flow import (
     arg_axes,
+    associative_scan_loop,
     fori_loop,
     scan_loop,
     while_loop,
@@ -27,7 +28,8 @@ from polyro.backends.numpy.control_flow import (
 
 from .tree import tree_flatten, tree_map
 
-__all__ = ["cond", "fori_loop", "index_add", "index_update", "jit", "scan", "vmap", "while_loop"]
+__all__ = ["associative_scan", "cond", "fori_loop", "index_add", "index_update", "jit", "scan", "vmap",
+           "while_loop"]
 
 
 def jit(fn: Callable | None = None, static_argnums: int | Sequence[int] = (), **kwargs: Any) -> Any:
@@ -78,6 +80,23 @@ def _empty_slice(leaf: Any) -> torch.Tensor:
 
     t = asarray(leaf)
     return torch.zeros(t.shape[1:], dtype=t.dtype, device=t.device)
+
+
+def _interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.shape[0] == b.shape[0]:
+        return torch.stack([a, b], dim=1).reshape((-1,) + tuple(a.shape[1:]))
+    body = torch.stack([a[:-1], b], dim=1).reshape((-1,) + tuple(a.shape[1:]))
+    return torch.cat([body, a[-1:]], dim=0)
+
+
+def associative_scan(fn: Callable[[Any, Any], Any], elems: Any) -> Any:
+    """``jax.lax.associative_scan`` along axis 0 (the odd-even recursion: ``O(n)`` calls of
+    ``fn``, batched, in ``2 log2(n)`` rounds), differentiable.
+
+    >>> associative_scan(lambda a, b: a + b, torch.arange(1.0, 6.0)).tolist()
+    [1.0, 3.0, 6.0, 10.0, 15.0]
+    """
+    return associative_scan_loop(fn, elems, lambda parts: torch.cat(parts, dim=0), _interleave)
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,

@@ -20,8 +20,9 @@ from typing import Any
 
 from polyro.backends import backend_of
 from polyro.core.distributions import constraints
-from polyro.core.distributions.disc_common import LOG_2PI, draw_shape
+from polyro.core.distributions.disc_common import draw_shape
 from polyro.core.distributions.distribution import Distribution
+from polyro.core.distributions.gaussian_chain import gaussian_chain_log_prob
 from polyro.core.distributions.util import broadcast_shape, validate_sample
 
 __all__ = ["DiscreteHMM", "GaussianHMM"]
@@ -231,8 +232,9 @@ class GaussianHMM(Distribution):
     The value is ``y`` (event shape ``(T, obs_dim)``); the matrices are ``(old, new)``
     ordered, shapes ``(..., T or 1, hidden, hidden)`` and ``(..., T or 1, hidden, obs)`` (or
     without the time dim); ``initial_dist``, ``transition_dist`` and ``observation_dist`` are
-    ``MultivariateNormal`` or ``Independent`` normals with one event dim. ``log_prob`` runs
-    one ``be.scan`` over time (one compiled loop on JAX); draws are reparameterized.
+    ``MultivariateNormal`` or ``Independent`` normals with one event dim. ``log_prob`` is a
+    Kalman filter run as a log-depth scan, ``ceil(log2 T)`` rounds of batched operations
+    (:mod:`polyro.core.distributions.gaussian_chain`); draws are reparameterized.
 
     >>> import numpy as np
     >>> import polyro.distributions as dist
@@ -308,36 +310,20 @@ class GaussianHMM(Distribution):
         be = backend_of(m0, value)
         xp = be.xp
         n = int(value.shape[-2])
-        ys = xp.moveaxis(value, -2, 0)
-        A, b, Q, C, d, R = self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2))
-        At, Ct = xp.matrix_transpose(A), xp.matrix_transpose(C)   # once, not at every step
         bshape = broadcast_shape(tuple(int(s) for s in value.shape[:-2]), tuple(self.batch_shape))
-        m = xp.broadcast_to(m0, bshape + (self.hidden_dim,))
-        P = xp.broadcast_to(P0, bshape + (self.hidden_dim, self.hidden_dim))
-        ll = xp.zeros(bshape, dtype=m.dtype)
-        o = self.obs_dim
+        extra = len(bshape) - len(self.batch_shape)
 
-        def step(carry: tuple, inp: tuple) -> tuple:
-            m, P, ll = carry
-            A, At, b, Q, C, Ct, d, R, y = inp
-            m = (m[..., None, :] @ A)[..., 0, :] + b                  # predict
-            P = At @ P @ A + Q
-            mu = (m[..., None, :] @ C)[..., 0, :] + d                 # observe
-            S = Ct @ P @ C + R
-            S = 0.5 * (S + xp.matrix_transpose(S))
-            L = be.cholesky(S)
-            r = y - mu
-            z = be.solve_triangular(L, r[..., None], lower=True)[..., 0]
-            ll = ll - 0.5 * xp.sum(z * z, axis=-1) - xp.sum(
-                xp.log(xp.linalg.diagonal(L)), axis=-1) - 0.5 * o * LOG_2PI
-            PC = P @ C                                                 # update
-            K = xp.matrix_transpose(be.cho_solve(L, xp.matrix_transpose(PC)))
-            m = m + (K @ r[..., None])[..., 0]
-            P = P - K @ xp.matrix_transpose(PC)
-            return (m, 0.5 * (P + xp.matrix_transpose(P)), ll), None
+        def full(x: Any, tail: int) -> Any:   # (n, *batch, *tail) -> (n, *bshape, *tail)
+            shape = tuple(int(s) for s in x.shape)
+            x = xp.reshape(x, shape[:1] + (1,) * extra + shape[1:])
+            return xp.broadcast_to(x, (n,) + bshape + shape[len(shape) - tail:])
 
-        (_, _, ll), _ = be.scan(step, (m, P, ll), (A, At, b, Q, C, Ct, d, R, ys))
-        return ll
+        A, b, Q, C, d, R = (full(x, k) for x, k in zip(
+            self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2)),
+            (2, 1, 2, 2, 1, 2), strict=True))
+        ys = xp.broadcast_to(xp.moveaxis(value, -2, 0), (n,) + bshape + (self.obs_dim,))
+        return gaussian_chain_log_prob(be, xp.broadcast_to(m0, bshape + (self.hidden_dim,)), P0,
+                                       A, b, Q, C, d, R, ys)
 
     def sample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
         if self.duration is None:
