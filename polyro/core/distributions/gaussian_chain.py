@@ -6,8 +6,8 @@ an affine-Gaussian map of the previous filtered state plus the information the s
 carries about that state -- and two adjacent elements combine into one by the formulas of
 :func:`_combine`. All prefixes of the chain (the filtered means and covariances of every step)
 come from the backend's ``associative_scan`` (``jax.lax.associative_scan`` on JAX, the same
-odd-even recursion on numpy and torch): ``O(T)`` combinations in ``2 log2(T)`` rounds of batched
-operations instead of ``T`` sequential steps, in covariance form (no precision matrices, so nearly deterministic transitions
+odd-even recursion on numpy and torch): ``O(T)`` combinations in about ``2 log2(T)`` rounds of
+batched operations instead of ``T`` sequential steps, in covariance form (no precision matrices, so nearly deterministic transitions
 stay exact, unlike an information-form contraction). The log-likelihood is then the sum of the
 one-step predictive densities, evaluated for all steps at once.
 
@@ -26,12 +26,12 @@ Inside, column form: ``F = A^T``, ``H = C^T``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-__all__ = ["gaussian_chain_log_prob"]
+from polyro.core.distributions.cont_common import LOG_2PI
+from polyro.core.distributions.mv_normal import _half_log_det, _tril_solve_sq
 
-_LOG_2PI = math.log(2 * math.pi)
+__all__ = ["gaussian_chain_log_prob"]
 
 
 def _t(xp: Any, x: Any) -> Any:
@@ -64,8 +64,8 @@ def _combine(be: Any, xp: Any, ei: tuple, ej: tuple) -> tuple:
 
 def _elements(be: Any, xp: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C: Any, d: Any,
               R: Any, y: Any) -> tuple:
-    """The scan's elements of every step (time-major) and, for the likelihood, the one-step
-    predictive terms ``(F, H)`` in column form."""
+    """The scan's elements ``(A, b, C, eta, J)`` of every step (time-major); the first step's
+    is the prior pushed through and conditioned on ``y[0]`` (it does not depend on ``z[-1]``)."""
     F, H = _t(xp, A), _t(xp, C)
     S = _sym(xp, H @ Q @ C + R)                       # H Q H^T + R
     L = be.cholesky(S)
@@ -80,7 +80,7 @@ def _elements(be: Any, xp: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C: Any
     SiHF = be.cho_solve(L, HF)
     elem_eta = _mv(_t(xp, HF), be.cho_solve(L, r[..., None])[..., 0])
     elem_J = _sym(xp, _t(xp, HF) @ SiHF)
-    # the first step: the prior pushed through, conditioned on y[0] (no dependence on z[-1])
+    # the first step
     m1 = _mv(F[0], m0) + b[0]
     P1 = _sym(xp, F[0] @ P0 @ A[0] + Q[0])
     S1 = _sym(xp, H[0] @ P1 @ C[0] + R[0])
@@ -90,17 +90,13 @@ def _elements(be: Any, xp: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C: Any
     C1 = _sym(xp, P1 - K1 @ S1 @ _t(xp, K1))
     first = (xp.zeros_like(elem_A[0]), b1, C1, xp.zeros_like(elem_eta[0]),
              xp.zeros_like(elem_J[0]))
-    elems = tuple(xp.concat([f[None], e[1:]], axis=0)
-                  for f, e in zip(first, (elem_A, elem_b, elem_C, elem_eta, elem_J), strict=True))
-    return elems
+    return tuple(xp.concat([f[None], e[1:]], axis=0)
+                 for f, e in zip(first, (elem_A, elem_b, elem_C, elem_eta, elem_J), strict=True))
 
 
 def _gauss_logpdf(be: Any, xp: Any, r: Any, S: Any) -> Any:
     L = be.cholesky(_sym(xp, S))
-    z = be.solve_triangular(L, r[..., None], lower=True)[..., 0]
-    o = int(r.shape[-1])
-    return (-0.5 * xp.sum(z * z, axis=-1) - xp.sum(xp.log(xp.linalg.diagonal(L)), axis=-1)
-            - 0.5 * o * _LOG_2PI)
+    return -0.5 * _tril_solve_sq(be, L, r) - _half_log_det(xp, L) - 0.5 * int(r.shape[-1]) * LOG_2PI
 
 
 def gaussian_chain_log_prob(be: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C: Any, d: Any,

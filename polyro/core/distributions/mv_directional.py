@@ -58,6 +58,16 @@ def _log_radial_integral(be: Any, xp: Any, t: Any, d: int) -> Any:
     return xp.where(near, xp.log(direct), tail)
 
 
+def unit_vector(xp: Any, x: Any) -> Any:
+    """``x / |x|`` over the last dim (the projection onto the sphere; NaN for a zero vector).
+
+    >>> import numpy as np
+    >>> unit_vector(np, np.array([3.0, 4.0])).tolist()
+    [0.6, 0.8]
+    """
+    return x / xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+
+
 class ProjectedNormal(Distribution):
     """Projected normal distribution on the unit sphere in ``R^d``: the law of ``x / |x|``
     for ``x ~ Normal(concentration, I_d)`` (as ``numpyro.distributions.ProjectedNormal``).
@@ -107,8 +117,7 @@ class ProjectedNormal(Distribution):
         c = self.concentration
         be, xp, _ = value_as(c, 0.0)
         shape = draw_shape(sample_shape, self.batch_shape) + self.event_shape
-        x = c + be.normal(key, shape, c.dtype)
-        return x / xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+        return unit_vector(xp, c + be.normal(key, shape, c.dtype))
 
     @validate_sample
     def log_prob(self, value: Any) -> Any:
@@ -156,8 +165,7 @@ class ProjectedNormal(Distribution):
         [0.6, 0.8]
         """
         c = self.concentration
-        xp = value_as(c, 0.0)[1]
-        return c / xp.sqrt(xp.sum(c * c, axis=-1, keepdims=True))
+        return unit_vector(value_as(c, 0.0)[1], c)
 
     @property
     def mode(self) -> Any:

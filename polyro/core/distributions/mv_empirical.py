@@ -190,6 +190,11 @@ class Empirical(Distribution):
         masked = xp.where(eq, lp, xp.asarray(-math.inf, dtype=lp.dtype))
         return be.logsumexp(masked, axis=-1)
 
+    @lazy_property
+    def _float_samples(self) -> Any:
+        """The samples in the weights' float dtype (for the moments)."""
+        return backend_of(self._samples).xp.astype(self._samples, self._log_weights.dtype)
+
     def _weighted_mean(self, x: Any) -> Any:
         xp = backend_of(self._log_probs).xp
         p = xp.exp(self._log_probs)
@@ -204,8 +209,7 @@ class Empirical(Distribution):
         >>> float(Empirical(np.array([0.0, 4.0]), np.log(np.array([3.0, 1.0]))).mean)
         1.0
         """
-        xp = backend_of(self._samples).xp
-        return self._weighted_mean(xp.astype(self._samples, self._log_weights.dtype))
+        return self._weighted_mean(self._float_samples)
 
     @property
     def variance(self) -> Any:
@@ -216,9 +220,8 @@ class Empirical(Distribution):
         3.0
         """
         xp = backend_of(self._samples).xp
-        x = xp.astype(self._samples, self._log_weights.dtype)
         mean = xp.expand_dims(self.mean, axis=self._aggregation_dim)
-        return self._weighted_mean((x - mean) ** 2)
+        return self._weighted_mean((self._float_samples - mean) ** 2)
 
     def enumerate_support(self, expand: bool = True) -> Any:
         """The stored samples (duplicates included) along a new leftmost dim: shape

@@ -233,7 +233,7 @@ class GaussianHMM(Distribution):
     ordered, shapes ``(..., T or 1, hidden, hidden)`` and ``(..., T or 1, hidden, obs)`` (or
     without the time dim); ``initial_dist``, ``transition_dist`` and ``observation_dist`` are
     ``MultivariateNormal`` or ``Independent`` normals with one event dim. ``log_prob`` is a
-    Kalman filter run as a log-depth scan, ``ceil(log2 T)`` rounds of batched operations
+    Kalman filter run as a log-depth scan, about ``2 log2 T`` rounds of batched operations
     (:mod:`polyro.core.distributions.gaussian_chain`); draws are reparameterized.
 
     >>> import numpy as np
@@ -290,40 +290,32 @@ class GaussianHMM(Distribution):
         """
         return _accepts(shape, self.duration, (self.obs_dim,))
 
-    def _time_major(self, n: int, *xs: tuple[Any, int]) -> list:
+    def _time_major(self, n: int, *xs: tuple[Any, int], batch: tuple[int, ...] | None = None
+                    ) -> list:
         """Each ``(x, k)``, ``x`` of shape ``(..., T or 1 or none, *tail)`` with ``k`` tail
-        dims, as ``(n, *batch, *tail)``."""
+        dims, as ``(n, *batch, *tail)`` (``batch``: ``batch_shape`` unless given, a shape it
+        broadcasts to)."""
         xp = backend_of(*[x for x, _ in xs]).xp
+        batch = tuple(self.batch_shape) if batch is None else batch
         out = []
         for x, tail in xs:
             shape = tuple(int(s) for s in x.shape)
             if len(shape) == tail:
                 shape = (1,) + shape
                 x = xp.reshape(x, shape)
-            full = tuple(self.batch_shape) + (n,) + shape[len(shape) - tail:]
-            out.append(xp.moveaxis(xp.broadcast_to(x, full), len(self.batch_shape), 0))
+            full = batch + (n,) + shape[len(shape) - tail:]
+            out.append(xp.moveaxis(xp.broadcast_to(x, full), len(batch), 0))
         return out
 
     @validate_sample
     def log_prob(self, value: Any) -> Any:
         m0, P0, A, b, Q, C, d, R = self._params
         be = backend_of(m0, value)
-        xp = be.xp
         n = int(value.shape[-2])
         bshape = broadcast_shape(tuple(int(s) for s in value.shape[:-2]), tuple(self.batch_shape))
-        extra = len(bshape) - len(self.batch_shape)
-
-        def full(x: Any, tail: int) -> Any:   # (n, *batch, *tail) -> (n, *bshape, *tail)
-            shape = tuple(int(s) for s in x.shape)
-            x = xp.reshape(x, shape[:1] + (1,) * extra + shape[1:])
-            return xp.broadcast_to(x, (n,) + bshape + shape[len(shape) - tail:])
-
-        A, b, Q, C, d, R = (full(x, k) for x, k in zip(
-            self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2)),
-            (2, 1, 2, 2, 1, 2), strict=True))
-        ys = xp.broadcast_to(xp.moveaxis(value, -2, 0), (n,) + bshape + (self.obs_dim,))
-        return gaussian_chain_log_prob(be, xp.broadcast_to(m0, bshape + (self.hidden_dim,)), P0,
-                                       A, b, Q, C, d, R, ys)
+        A, b, Q, C, d, R, ys = self._time_major(n, (A, 2), (b, 1), (Q, 2), (C, 2), (d, 1), (R, 2),
+                                                (value, 1), batch=bshape)
+        return gaussian_chain_log_prob(be, m0, P0, A, b, Q, C, d, R, ys)
 
     def sample(self, key: Any, sample_shape: Sequence[int] = ()) -> Any:
         if self.duration is None:

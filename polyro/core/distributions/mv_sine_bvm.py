@@ -191,18 +191,15 @@ class SineBivariateVonMises(Distribution):
             self.phi_concentration, self.psi_concentration, self.correlation))
         c_star = _peak_cos(be, xp, pk1[..., 0], pk2[..., 0], plam[..., 0])
 
-        def log_bound(k1_: Any, k2_: Any, lam_: Any, c_peak: Any, i: Any) -> Any:
-            ca, cb = xp.cos(-math.pi + h * i), xp.cos(-math.pi + h * (i + 1))
-            c = xp.clip(c_peak, xp.minimum(ca, cb), xp.maximum(ca, cb))
-            return log_g_of_cos(k1_, k2_, lam_, c)
-
-        # the envelope's arc probabilities (batch_shape + (arcs,)) and their cdf, inverted by
-        # counting: no random numbers per arc
+        # the envelope's log height on every arc (batch_shape + (arcs,)), computed once, and the
+        # arc probabilities' cdf, inverted by counting: no random numbers per arc
         arcs = be.asarray([float(j) for j in range(_ENVELOPE_ARCS)], dtype=dtype)
-        log_w = log_bound(pk1, pk2, plam, c_star[..., None], arcs)
+        ca, cb = xp.cos(-math.pi + h * arcs), xp.cos(-math.pi + h * (arcs + 1))
+        log_w = log_g_of_cos(pk1, pk2, plam, xp.clip(c_star[..., None], xp.minimum(ca, cb),
+                                                     xp.maximum(ca, cb)))
         w = cumsum(xp.exp(log_w - xp.max(log_w, axis=-1, keepdims=True)), axis=-1)
         cdf = (w / w[..., -1:])[..., :-1]
-        c_star = xp.broadcast_to(c_star, shape)
+        log_w = xp.broadcast_to(log_w, shape + (_ENVELOPE_ARCS,))
 
         def cond_fn(state: Any) -> Any:
             _, done, _, t = state
@@ -212,10 +209,11 @@ class SineBivariateVonMises(Distribution):
             key_, done, x, t = state
             keys = be.split(key_)
             u = be.uniform(keys[1], (3,) + shape, dtype)
-            arc = xp.astype(xp.sum(cdf <= u[0][..., None], axis=-1), dtype)
-            x_new = -math.pi + h * (arc + u[1])
+            arc = xp.sum(cdf <= u[0][..., None], axis=-1)
+            x_new = -math.pi + h * (xp.astype(arc, dtype) + u[1])
             log_g = log_g_of_cos(k1, k2, lam, xp.cos(x_new))
-            accept = u[2] < xp.exp(log_g - log_bound(k1, k2, lam, c_star, arc))
+            bound = xp.take_along_axis(log_w, arc[..., None], axis=-1)[..., 0]
+            accept = u[2] < xp.exp(log_g - bound)
             take = accept & ~done
             return keys[0], done | accept, xp.where(take, x_new, x), t + 1
 

@@ -158,6 +158,7 @@ class ProjectedNormalReparam(Reparam):
 
     def __call__(self, name: str, fn: Any, obs: Any) -> tuple[Any, Any]:
         from polyro.core.distributions import Normal, ProjectedNormal
+        from polyro.core.distributions.mv_directional import unit_vector
         from polyro.core.primitives import sample
 
         base, batch = _reparam_base(self, name, fn, obs, ProjectedNormal)
@@ -165,7 +166,7 @@ class ProjectedNormalReparam(Reparam):
         xp = backend_of(c).xp
         c = xp.broadcast_to(c, tuple(batch) + tuple(base.event_shape))
         x = sample(f"{name}_normal", Normal(c, xp.ones_like(c)).to_event(1))
-        return None, x / xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+        return None, unit_vector(xp, x)
 
     def __repr__(self) -> str:
         return "ProjectedNormalReparam()"
