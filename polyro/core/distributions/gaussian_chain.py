@@ -5,9 +5,10 @@ parallelization of Bayesian smoothers", 2021): each step is an element ``(A, b, 
 an affine-Gaussian map of the previous filtered state plus the information the step's observation
 carries about that state -- and two adjacent elements combine into one by the formulas of
 :func:`_combine`. All prefixes of the chain (the filtered means and covariances of every step)
-come from the backend's ``associative_scan`` (``jax.lax.associative_scan`` on JAX, the same
-odd-even recursion on numpy and torch): ``O(T)`` combinations in about ``2 log2(T)`` rounds of
-batched operations instead of ``T`` sequential steps, in covariance form (no precision matrices, so nearly deterministic transitions
+come from the backend's ``associative_scan`` on eager engines (numpy, torch: ``O(T)``
+combinations in about ``2 log2(T)`` rounds of batched operations instead of ``T`` sequential
+steps) and from one compiled loop over the same combinations where the engine compiles
+(:func:`_prefix`), in covariance form (no precision matrices, so nearly deterministic transitions
 stay exact, unlike an information-form contraction). The log-likelihood is then the sum of the
 one-step predictive densities, evaluated for all steps at once.
 
@@ -99,6 +100,24 @@ def _gauss_logpdf(be: Any, xp: Any, r: Any, S: Any) -> Any:
     return -0.5 * _tril_solve_sq(be, L, r) - _half_log_det(xp, L) - 0.5 * int(r.shape[-1]) * LOG_2PI
 
 
+def _prefix(be: Any, xp: Any, el: tuple) -> tuple:
+    """Every prefix combination of the elements (inclusive). Eager engines: the backend's
+    ``associative_scan`` (about ``2 log2 T`` batched rounds). An engine that compiles
+    (``SUPPORTS_JIT``): one ``be.scan`` over the steps, as ``chain_prefix`` in
+    :mod:`polyro.inference.enum.chain` does -- every level of a log-depth scan has its own shapes
+    and is compiled separately (``jax.jit`` of the value and gradient took 11 s at T = 200
+    against 1 s for the loop), while the loop compiles one body whatever ``T`` is."""
+    if not be.SUPPORTS_JIT:
+        return be.associative_scan(lambda a, c: _combine(be, xp, a, c), el)
+
+    def step(acc: tuple, e: tuple) -> tuple:
+        acc = _combine(be, xp, acc, e)
+        return acc, acc
+
+    _, rest = be.scan(step, tuple(x[0] for x in el), tuple(x[1:] for x in el))
+    return tuple(xp.concat([x[:1], r], axis=0) for x, r in zip(el, rest, strict=True))
+
+
 def gaussian_chain_log_prob(be: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C: Any, d: Any,
                             R: Any, y: Any) -> Any:
     """``log p(y[0], ..., y[T-1])`` of the chain in the module docstring, the states summed
@@ -125,7 +144,7 @@ def gaussian_chain_log_prob(be: Any, m0: Any, P0: Any, A: Any, b: Any, Q: Any, C
     m0 = xp.broadcast_to(m0, tuple(b.shape[1:]))
     P0 = xp.broadcast_to(P0, tuple(Q.shape[1:]))
     el = _elements(be, xp, m0, P0, A, b, Q, C, d, R, y)
-    el = be.associative_scan(lambda a, c: _combine(be, xp, a, c), el)
+    el = _prefix(be, xp, el)
     mf, Pf = el[1], el[2]                     # filtered mean and covariance of z[t], every t
     # one-step predictive of y[t] for t >= 1 from the filtered z[t-1]; y[0] from the prior
     m_prev = xp.concat([m0[None], mf[:-1]], axis=0)

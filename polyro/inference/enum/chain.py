@@ -9,8 +9,8 @@ gradients). :func:`find_chain` recognises such a run among the live factors of a
 other labels, such as plates, ride along as batch dims), stacks them into one ``(n, ..., K, K)``
 tensor and multiplies them in log space with a balanced tree (:func:`chain_product`):
 ``ceil(log2 n)`` batched steps. ``infer_discrete`` needs every forward message:
-:func:`chain_prefix` computes all prefix products in ``ceil(log2 n)`` batched steps
-(Hillis-Steele). On an engine that compiles (``SUPPORTS_JIT``), chains longer than
+:func:`chain_prefix` computes all prefix products in about ``2 log2 n`` batched steps
+(the backend's ``associative_scan``). On an engine that compiles (``SUPPORTS_JIT``), chains longer than
 :data:`SCAN_MIN` run instead as two nested loops over ``sqrt(n)``-sized blocks, so the compiled
 program of the contraction (and of its gradient) does not grow with n; a product reduced at once
 over one end's state (the marginal) runs there as one loop over vector messages
@@ -141,8 +141,9 @@ def chain_product(mats: Any, op: str = "sum") -> Any:
 
 def chain_prefix(mats: Any, op: str = "sum") -> Any:
     """Every prefix product: ``out[i] = mats[0] @ ... @ mats[i]`` (log space), ``(n, ..., K,
-    K)``: ``ceil(log2 n)`` batched steps (Hillis-Steele scan) on eager engines, two nested
-    block loops on an engine that compiles (as in :func:`chain_product`).
+    K)``: the backend's ``associative_scan`` on eager engines (``O(n)`` products in about
+    ``2 log2 n`` batched steps), two nested block loops on an engine that compiles (as in
+    :func:`chain_product`).
 
     >>> import numpy as np
     >>> m = np.log(np.random.default_rng(1).dirichlet(np.ones(2), size=(4, 2)))
@@ -151,15 +152,10 @@ def chain_prefix(mats: Any, op: str = "sum") -> Any:
     True
     """
     be = backend_of(mats)
-    xp = be.xp
     n = int(mats.shape[0])
     if be.SUPPORTS_JIT and n > SCAN_MIN:
         return _blocked_prefix(mats, op)
-    s = 1
-    while s < n:
-        mats = xp.concat([mats[:s], log_matmul(mats[:n - s], mats[s:], op)], axis=0)
-        s *= 2
-    return mats
+    return be.associative_scan(lambda a, b: log_matmul(a, b, op), mats)
 
 
 def _blocks(mats: Any) -> Any:
